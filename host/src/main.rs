@@ -1,1 +1,260 @@
-fn main() {}
+//! tracker-host: serves the WASI HTTP components of a Spin manifest on wasmtime,
+//! with Spin's SQLite, key-value and variables capabilities.
+
+mod app;
+mod caps;
+mod database;
+mod engine;
+mod host_state;
+mod limits;
+mod manifest;
+mod router;
+mod server;
+mod slot;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const DEFAULT_MANIFEST: &str = "spin.toml";
+const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+const DEFAULT_DATA_DIR: &str = "./data";
+const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
+const DEFAULT_MAX_MEMORY: &str = "128MiB";
+const DEFAULT_MAX_BODY: &str = "16MiB";
+const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 100;
+const DEFAULT_LOG_FILTER: &str = "info,cranelift_codegen=warn,wasmtime=warn";
+
+#[derive(Parser)]
+#[command(name = "tracker-host", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the manifest's HTTP components until SIGTERM or SIGINT.
+    Up(UpArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct UpArgs {
+    /// The Spin manifest to serve; component sources are relative to it.
+    #[arg(long, env = "TRACKER_MANIFEST", default_value = DEFAULT_MANIFEST)]
+    manifest: PathBuf,
+
+    /// Address to listen on for HTTP (port 0 picks a free port).
+    #[arg(long, env = "TRACKER_LISTEN", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+
+    /// Directory for databases, compiled-component cache and the instance lock.
+    #[arg(long, env = "TRACKER_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+
+    /// Log line format.
+    #[arg(long, env = "TRACKER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Wall-clock limit per request (e.g. 30s, 500ms); past it the request gets a 503.
+    #[arg(long, env = "TRACKER_REQUEST_TIMEOUT", default_value = DEFAULT_REQUEST_TIMEOUT, value_parser = parse_duration)]
+    request_timeout: Duration,
+
+    /// Linear-memory cap per instance memory (e.g. 128MiB).
+    #[arg(long, env = "TRACKER_MAX_MEMORY", default_value = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
+    max_memory: u64,
+
+    /// Largest accepted request body (e.g. 16MiB); larger gets a 413.
+    #[arg(long, env = "TRACKER_MAX_BODY", default_value = DEFAULT_MAX_BODY, value_parser = parse_size)]
+    max_body: u64,
+
+    /// Requests running at once (instances in the pool); more wait for a slot.
+    #[arg(long, env = "TRACKER_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
+    max_concurrent_requests: u32,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Validates everything, compiles every component and binds before announcing
+/// "listening on"; a bad manifest or component is one message and a non-zero exit.
+fn up(args: UpArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+
+    let manifest = manifest::load(&args.manifest)?;
+    let max_memory = usize::try_from(args.max_memory).context("--max-memory is too large")?;
+    anyhow::ensure!(
+        args.max_concurrent_requests > 0,
+        "--max-concurrent-requests must be at least 1"
+    );
+    let limits = limits::Limits {
+        request_timeout: args.request_timeout,
+        max_memory,
+        max_body: args.max_body,
+    };
+
+    let data = app::DataDir::lock(&args.data_dir)?;
+    let runtime = engine::Runtime::new(
+        &engine::EngineOptions {
+            max_instances: args.max_concurrent_requests,
+            max_memory,
+        },
+        &data.cache_dir(),
+    )?;
+    tracing::info!(allocator = ?runtime.allocator, data_dir = %data.root().display(), "engine ready");
+    let app = Arc::new(app::App::load(&manifest, &runtime, &data, |name| {
+        std::env::var(name).ok()
+    })?);
+
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let _ticker = limits::EpochTicker::start(runtime.engine().clone());
+    let server = Arc::new(server::Server::new(
+        app.clone(),
+        runtime.engine().clone(),
+        limits,
+        args.max_concurrent_requests,
+    ));
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        tracing::info!(app = %app.name, "listening on http://{local}");
+        server.serve(listener, shutdown_signal()).await
+    })?;
+
+    for db in app.databases() {
+        match db.checkpoint() {
+            Ok(()) => tracing::info!(db = %db.path().display(), "checkpointed"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "checkpoint failed"),
+        }
+        db.close_idle();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30s or 500ms"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        other => return Err(format!("unknown duration unit `{other}` (use ms, s or m)")),
+    };
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(format!("`{text}` must be a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size like 16MiB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(factor)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}` must be a positive size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes_parse_with_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5h").is_err());
+        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12XB").is_err());
+    }
+
+    #[test]
+    fn cli_defaults_are_the_documented_ones() {
+        let cli = Cli::try_parse_from(["tracker-host", "up"]).expect("defaults parse");
+        let Command::Up(args) = cli.command;
+        assert_eq!(args.manifest, PathBuf::from("spin.toml"));
+        assert_eq!(args.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(args.request_timeout, Duration::from_secs(30));
+        assert_eq!(args.max_memory, 128 << 20);
+        assert_eq!(args.max_body, 16 << 20);
+    }
+}

@@ -201,7 +201,10 @@ impl Host {
             .env_remove("TRACKER_MANIFEST")
             .env_remove("TRACKER_LISTEN")
             .env_remove("TRACKER_DATA_DIR")
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or("info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or("info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log);
@@ -217,7 +220,10 @@ impl Host {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             if let Some(status) = self.child_mut().try_wait().expect("poll child") {
-                panic!("tracker-host exited during start ({status}):\n{}", self.log());
+                panic!(
+                    "tracker-host exited during start ({status}):\n{}",
+                    self.log()
+                );
             }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
                 && self.try_request("GET", &path, &[], None).is_ok()

@@ -1,0 +1,186 @@
+// Renders target/bench/results.json as Markdown.
+
+const fmtInt = (n) => (n === null || n === undefined || Number.isNaN(n) ? '-' : Math.round(n).toLocaleString('en-US'));
+const fmtMs = (us) => (us === null || us === undefined ? '-' : (us / 1000).toFixed(us < 10000 ? 2 : 1));
+const fmtMiB = (kib) => (kib === null || kib === undefined ? '-' : (kib / 1024).toFixed(1));
+const fmtRatio = (r) => (r === null || r === undefined || !Number.isFinite(r) ? '-' : `${r.toFixed(2)}x`);
+
+/** Throughput and latency of one scenario run, as the scenario means them. */
+export function figures(run) {
+  if (!run || run.skipped || run.rps === undefined) return null;
+  if (run.mode === 'rmw') {
+    return { perS: run.updates_per_s, p50: run.update_p50_us, p99: run.update_p99_us, rss: run.peakRssKib, errors: run.failed_updates };
+  }
+  const e = run.errors ?? {};
+  return { perS: run.rps, p50: run.p50_us, p99: run.p99_us, rss: run.peakRssKib, errors: (e.connect ?? 0) + (e.read ?? 0) + (e.write ?? 0) + (e.status ?? 0) + (e.timeout ?? 0) };
+}
+
+function get(results, server, key) {
+  return figures(results.servers[server]?.scenarios?.[key]);
+}
+
+function ratio(a, b) {
+  return a && b && b.perS ? a.perS / b.perS : null;
+}
+
+function summaryTable(r) {
+  const rows = [
+    '| scenario | host req/s | host p50 ms | host p99 ms | host peak RSS MiB | native req/s | host/native | seed req/s | host/seed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const sc of r.scenarios) {
+    const h = get(r, 'host', sc.key);
+    const n = sc.servers.includes('native') ? get(r, 'native', sc.key) : null;
+    const s = sc.servers.includes('seed') ? get(r, 'seed', sc.key) : null;
+    const label = sc.key === 'write' ? `${sc.label} (host: PATCH; seed: GET + POST of the whole list; per update)` : sc.label;
+    rows.push(`| ${label} | ${fmtInt(h?.perS)} | ${fmtMs(h?.p50)} | ${fmtMs(h?.p99)} | ${fmtMiB(h?.rss)} | ${sc.servers.includes('native') ? fmtInt(n?.perS) : 'n/a'} | ${fmtRatio(ratio(h, n))} | ${sc.servers.includes('seed') ? fmtInt(s?.perS) : 'n/a'} | ${fmtRatio(ratio(h, s))} |`);
+  }
+  return rows.join('\n');
+}
+
+function detailTable(r) {
+  const rows = [
+    '| server | scenario | req/s (updates/s) | p50 ms | p99 ms | max ms | peak RSS MiB | errors | response checked |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const [name, srv] of Object.entries(r.servers)) {
+    if (srv.unavailable) {
+      rows.push(`| ${name} | - | not available: ${srv.unavailable} | | | | | | |`);
+      continue;
+    }
+    for (const sc of r.scenarios) {
+      const run = srv.scenarios?.[sc.key];
+      if (!run) continue;
+      if (run.skipped) {
+        rows.push(`| ${name} | ${sc.key} | skipped: ${run.skipped} | | | | | | |`);
+        continue;
+      }
+      const f = figures(run);
+      const check = run.check ? `${run.check.status}, ${fmtInt(run.check.bytes)} B, ${run.check.contentEncoding}` : '-';
+      rows.push(`| ${name} | ${sc.key} | ${fmtInt(f.perS)} | ${fmtMs(f.p50)} | ${fmtMs(f.p99)} | ${fmtMs(run.max_us)} | ${fmtMiB(f.rss)} | ${f.errors} | ${check} |`);
+    }
+  }
+  return rows.join('\n');
+}
+
+function targetsTable(r) {
+  const host = (k) => get(r, 'host', k);
+  const rows = ['| target | measured | met |', '| --- | --- | --- |'];
+  const mark = (ok) => (ok === null ? 'not measured' : ok ? 'yes' : '**no**');
+  for (const k of ['poll_changes', 'poll_etag']) {
+    const h = host(k);
+    rows.push(`| idle sync poll (${k}) >= 5,000 req/s | ${fmtInt(h?.perS)} req/s | ${mark(h ? h.perS >= 5000 : null)} |`);
+  }
+  const gc = ratio(host('get_courses'), get(r, 'seed', 'get_courses'));
+  rows.push(`| \`GET /api/courses\` >= 2x the seed | ${fmtRatio(gc)} | ${mark(gc === null ? null : gc >= 2)} |`);
+  const w = ratio(host('write'), get(r, 'seed', 'write'));
+  const lostHost = r.servers.host?.lostUpdates?.lost;
+  const lostSeed = r.servers.seed?.lostUpdates?.lost;
+  rows.push(`| writes >= the seed, no lost update | ${fmtRatio(w)} of the seed's updates/s; lost: host ${lostHost ?? '-'}, seed ${lostSeed ?? '-'} | ${mark(w === null || lostHost === undefined ? null : w >= 1 && lostHost === 0)} |`);
+  const hn = ratio(host('get_courses'), get(r, 'native', 'get_courses'));
+  rows.push(`| host/native on \`GET /api/courses\` (reported; under 0.5 asks for a profile) | ${fmtRatio(hn)} | ${hn === null ? 'not measured' : hn >= 0.5 ? 'at or above 0.5' : '**under 0.5: see the profile**'} |`);
+  return rows.join('\n');
+}
+
+function lostTable(r) {
+  const rows = ['| server | how a client updates one course | clients x increments | applied | lost |', '| --- | --- | --- | ---: | ---: |'];
+  for (const [name, srv] of Object.entries(r.servers)) {
+    const l = srv.lostUpdates;
+    if (!l) continue;
+    const how = name === 'seed' ? 'GET the whole list, change one course, POST the whole list' : '`GET /api/courses/{id}`, then `PATCH` it';
+    rows.push(`| ${name} | ${how} | ${l.clients} x ${l.incrementsEach} | ${l.applied} | ${l.lost} |`);
+  }
+  return rows.join('\n');
+}
+
+function syncCost(r) {
+  const full = get(r, 'native', 'write');
+  const normal = get(r, 'native_normal', 'write');
+  if (!full || !normal) return 'Not measured (the native baseline did not run).';
+  return [
+    '| native baseline, PATCH with 8 writers | updates/s | p50 ms | p99 ms |',
+    '| --- | ---: | ---: | ---: |',
+    `| synchronous=FULL (as the host) | ${fmtInt(full.perS)} | ${fmtMs(full.p50)} | ${fmtMs(full.p99)} |`,
+    `| synchronous=NORMAL | ${fmtInt(normal.perS)} | ${fmtMs(normal.p50)} | ${fmtMs(normal.p99)} |`,
+    '',
+    `FULL runs at ${fmtRatio(full.perS / normal.perS)} of NORMAL's write rate here.`,
+  ].join('\n');
+}
+
+function coldTable(c) {
+  if (!c) return 'Not run.';
+  if (c.unavailable) return `Not available: ${c.unavailable}`;
+  return [
+    '| compiled-component cache | median ms | runs ms |',
+    '| --- | ---: | --- |',
+    `| cold (\`<data>/cache/\` emptied) | ${c.coldMedianMs?.toFixed(0)} | ${c.coldMs.map((x) => x.toFixed(0)).join(', ')} |`,
+    `| warm | ${c.warmMedianMs?.toFixed(0)} | ${c.warmMs.map((x) => x.toFixed(0)).join(', ')} |`,
+    '',
+    c.cacheFilled ? 'The cache directory was filled by the cold starts.' : 'Note: `<data>/cache/` was empty after the cold starts: the host did not cache compiled components there.',
+  ].join('\n');
+}
+
+function hotSwapText(h) {
+  if (!h) return 'Not run.';
+  if (h.unavailable) return `Not available: ${h.unavailable}.`;
+  return [
+    `${h.swaps} swaps; "serving" detected by: ${h.servingDetectedBy}.`,
+    '',
+    '| | figure |',
+    '| --- | --- |',
+    `| PUT to new version serving, median | ${h.swapMedianMs.toFixed(0)} ms |`,
+    `| PUT to new version serving, max | ${h.swapMaxMs.toFixed(0)} ms |`,
+    `| ${h.probers} probers on /health, no swap: p50 / p99 / max | ${h.baseline.p50Ms?.toFixed(2)} / ${h.baseline.p99Ms?.toFixed(2)} / ${h.baseline.maxMs?.toFixed(2)} ms (${h.baseline.requests} requests, ${h.baseline.failed} failed) |`,
+    `| the same during swaps: p50 / p99 / max | ${h.duringSwaps.p50Ms?.toFixed(2)} / ${h.duringSwaps.p99Ms?.toFixed(2)} / ${h.duringSwaps.maxMs?.toFixed(2)} ms (${h.duringSwaps.requests} requests, ${h.duringSwaps.failed} failed) |`,
+  ].join('\n');
+}
+
+function criterionText(c) {
+  if (!c || c.unavailable) return `Not available: ${c?.unavailable ?? 'not run'}.`;
+  const rows = ['| bench | mean | 95% interval |', '| --- | ---: | --- |'];
+  const us = (ns) => `${(ns / 1000).toFixed(1)} us`;
+  for (const b of c.benches) rows.push(`| ${b.id} | ${us(b.meanNs)} | ${us(b.lowNs)} - ${us(b.highNs)} |`);
+  return rows.join('\n');
+}
+
+export function renderReport(r) {
+  const m = r.machine;
+  const s = r.settings;
+  return `# SkillTrack benchmark report
+
+Run ${r.startedAt} - ${r.finishedAt}. Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}; load average ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${m.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')} at the end. The load generator (wrk) runs on the same cores as the server.
+Load: ${s.courses} courses; reads ${s.readLoad.connections} connections on ${s.readLoad.threads} wrk threads, writes ${s.writeLoad.connections} writers; ${s.seconds} s measured after ${s.warmupSeconds} s warm-up per scenario${s.quick ? ' (quick run: figures are indicative only)' : ''}. Peak RSS is the server process's VmHWM over the measured seconds.
+
+## Summary
+
+${summaryTable(r)}
+
+## Targets
+
+${targetsTable(r)}
+
+## Lost updates (concurrent clients, each incrementing a different course)
+
+${lostTable(r)}
+
+## What synchronous=FULL costs
+
+${syncCost(r)}
+
+## Cold start (process start to first 200 on /health)
+
+${coldTable(r.coldStart)}
+
+## Hot swap
+
+${hotSwapText(r.hotSwap)}
+
+## Per-request overhead (criterion, \`host/benches/request_path.rs\`)
+
+${criterionText(r.criterion)}
+
+## Every run
+
+${detailTable(r)}
+`;
+}

@@ -1,0 +1,303 @@
+//! SQLite files behind the Spin capabilities: WAL, `synchronous=FULL`, a busy
+//! timeout, a small pool of idle connections, and one host-side writer lock per file.
+//!
+//! Why a writer lock when SQLite already serialises writers: a deferred transaction
+//! that first reads and then writes cannot wait out a concurrent commit (SQLite
+//! answers SQLITE_BUSY at once, the busy timeout does not apply), and that would
+//! surface as a failed request. Taking the lock before the first write statement,
+//! or when a transaction opens, and holding it until the connection is back in
+//! autocommit makes writers queue instead. Reads in autocommit mode never take it,
+//! so they run concurrently with each other and with the writer (WAL).
+//!
+//! All SQLite calls run on tokio's blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::OwnedMutexGuard;
+
+/// How long a connection waits for a lock held by another process (backups, CLI tools).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle connections kept per database; more may be open while busy.
+const MAX_IDLE_CONNECTIONS: usize = 16;
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+pub struct Database {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the file, switches it to WAL and runs `init` once.
+    pub fn open(path: &Path, init: &str) -> anyhow::Result<Arc<Self>> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create directory {}", dir.display()))?;
+        }
+        let db = Arc::new(Self {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        });
+        let conn = db
+            .connect()
+            .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .with_context(|| format!("cannot enable WAL on {}", path.display()))?;
+        anyhow::ensure!(
+            mode.eq_ignore_ascii_case("wal"),
+            "{} refused WAL mode (got {mode})",
+            path.display()
+        );
+        if !init.is_empty() {
+            conn.execute_batch(init)
+                .with_context(|| format!("cannot initialise {}", path.display()))?;
+        }
+        db.put_back(conn);
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // FULL: an acknowledged write survives power loss, not just a process crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        Ok(conn)
+    }
+
+    fn take_idle(&self) -> Option<Connection> {
+        self.idle.lock().ok().and_then(|mut idle| idle.pop())
+    }
+
+    fn put_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_CONNECTIONS
+        {
+            idle.push(conn);
+        }
+    }
+
+    /// A connection for the caller's exclusive use until the checkout is dropped.
+    pub async fn checkout(self: &Arc<Self>) -> anyhow::Result<Checkout> {
+        let conn = match self.take_idle() {
+            Some(conn) => conn,
+            None => {
+                let db = self.clone();
+                tokio::task::spawn_blocking(move || db.connect())
+                    .await
+                    .context("connection task failed")?
+                    .with_context(|| format!("cannot open {}", self.path.display()))?
+            }
+        };
+        Ok(Checkout {
+            db: self.clone(),
+            inner: Some(Held {
+                conn,
+                writer: None,
+            }),
+        })
+    }
+
+    /// Runs one read in autocommit mode, concurrently with other reads and the writer.
+    pub async fn read<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> anyhow::Result<R> {
+        let mut checkout = self.checkout().await?;
+        checkout.run(move |held| f(&held.conn)).await?.map_err(Into::into)
+    }
+
+    /// Runs one write (a single statement or a closure that commits) under the writer lock.
+    pub async fn write<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> anyhow::Result<R> {
+        let mut checkout = self.checkout().await?;
+        checkout.lock_writer().await;
+        checkout.run(move |held| f(&held.conn)).await?.map_err(Into::into)
+    }
+
+    /// Folds the WAL back into the main file and truncates it (clean shutdown).
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        let conn = match self.take_idle() {
+            Some(conn) => conn,
+            None => self.connect()?,
+        };
+        let (busy, _, _): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .with_context(|| format!("checkpoint of {} failed", self.path.display()))?;
+        anyhow::ensure!(
+            busy == 0,
+            "checkpoint of {} could not complete (database busy)",
+            self.path.display()
+        );
+        self.put_back(conn);
+        Ok(())
+    }
+
+    /// Closes idle connections (after a checkpoint at shutdown).
+    pub fn close_idle(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+}
+
+/// A checked-out connection plus, while it writes or holds a transaction open,
+/// the database's writer lock.
+pub struct Held {
+    pub conn: Connection,
+    writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Held {
+    pub fn holds_writer(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Releases the writer lock once the connection is back in autocommit mode.
+    pub fn release_writer_if_idle(&mut self) {
+        if self.conn.is_autocommit() {
+            self.writer = None;
+        }
+    }
+}
+
+pub struct Checkout {
+    db: Arc<Database>,
+    /// `None` only while a blocking task owns it, or after that task was abandoned.
+    inner: Option<Held>,
+}
+
+impl Checkout {
+    pub fn held(&self) -> Option<&Held> {
+        self.inner.as_ref()
+    }
+
+    pub async fn lock_writer(&mut self) {
+        if let Some(held) = self.inner.as_mut()
+            && held.writer.is_none()
+        {
+            held.writer = Some(self.db.writer.clone().lock_owned().await);
+        }
+    }
+
+    /// Runs `f` on the blocking pool with the connection (and any writer lock) moved in.
+    /// If the caller is cancelled mid-way the connection is dropped with the task,
+    /// which rolls back any open transaction and then releases the lock.
+    pub async fn run<R: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Held) -> R + Send + 'static,
+    ) -> anyhow::Result<R> {
+        let mut held = self
+            .inner
+            .take()
+            .context("the connection was lost by an earlier cancelled call")?;
+        let (held, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&mut held);
+            (held, out)
+        })
+        .await
+        .context("SQLite task failed")?;
+        self.inner = Some(held);
+        Ok(out)
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        let Some(held) = self.inner.take() else {
+            return;
+        };
+        if held.conn.is_autocommit() {
+            drop(held.writer);
+            self.db.put_back(held.conn);
+            return;
+        }
+        // An instance ended (trap, timeout, or simply forgot COMMIT) inside a
+        // transaction: closing the connection rolls it back, which is file I/O, so
+        // do it off the async threads and release the writer lock only afterwards.
+        let close = move || drop(held);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(close);
+            }
+            Err(_) => close(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_transaction_is_rolled_back_and_frees_the_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::open(&dir.path().join("t.db"), "CREATE TABLE t(x INTEGER);")
+            .expect("open");
+
+        let mut c = db.checkout().await.expect("checkout");
+        c.lock_writer().await;
+        c.run(|h| h.conn.execute_batch("BEGIN; INSERT INTO t VALUES (1);"))
+            .await
+            .expect("run")
+            .expect("sql");
+        drop(c);
+
+        // The writer lock comes back once the abandoned connection is closed.
+        db.write(|c| c.execute("INSERT INTO t VALUES (2)", []))
+            .await
+            .expect("write after abandon");
+        let rows: Vec<i64> = db
+            .read(|c| {
+                let mut s = c.prepare("SELECT x FROM t ORDER BY x")?;
+                s.query_map([], |r| r.get(0))?.collect()
+            })
+            .await
+            .expect("read");
+        assert_eq!(rows, vec![2]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn database_is_in_wal_mode_with_full_sync_and_checkpoints() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let db = Database::open(&path, "CREATE TABLE t(x);").expect("open");
+        let (mode, sync): (String, i64) = db
+            .read(|c| {
+                Ok((
+                    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                    c.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                ))
+            })
+            .await
+            .expect("read");
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous=FULL");
+        db.write(|c| c.execute("INSERT INTO t VALUES (1)", []))
+            .await
+            .expect("write");
+        db.checkpoint().expect("checkpoint");
+        let wal = dir.path().join("w.db-wal");
+        assert_eq!(std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0), 0);
+    }
+}

@@ -1,0 +1,358 @@
+//! HTTP/1 serving: listener -> router -> slot -> fresh instance -> response.
+//!
+//! Every request gets its own `Store` and instance of the version that was
+//! active when it arrived. A guest that traps costs that request a 500, one that
+//! runs past the timeout a 503; the host keeps serving either way.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi_http::WasiBody;
+use wasmtime_wasi_http::WasiHttpView as _;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+
+use crate::app::App;
+use crate::host_state::HostState;
+use crate::limits::{EPOCH_PERIOD, LimitedBody, Limits, arm_deadline};
+use crate::router::RouteMatch;
+use crate::slot::Slot;
+
+pub struct Server {
+    app: Arc<App>,
+    engine: Engine,
+    limits: Limits,
+    /// One permit per concurrently running instance (the pool's size).
+    instances: Arc<Semaphore>,
+    max_instances: u32,
+}
+
+/// Why a request got no response from its component.
+enum Failure {
+    Timeout,
+    Trap(wasmtime::Error),
+}
+
+impl Server {
+    pub fn new(app: Arc<App>, engine: Engine, limits: Limits, max_instances: u32) -> Self {
+        Self {
+            app,
+            engine,
+            limits,
+            instances: Arc::new(Semaphore::new(max_instances as usize)),
+            max_instances,
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight
+    /// requests (bounded by the request timeout).
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            // Typically EMFILE: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let server = self.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let server = server.clone();
+                        async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
+                    });
+                    let conn = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+
+        tracing::info!("shutting down: no longer accepting, draining in-flight requests");
+        let drain = self.limits.request_timeout + Duration::from_secs(2);
+        if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+            tracing::warn!("connections still open after {drain:?}; closing them");
+        }
+        // Instances may outlive their connection (a guest still finishing its body).
+        if tokio::time::timeout(drain, self.instances.acquire_many(self.max_instances))
+            .await
+            .is_err()
+        {
+            tracing::warn!("instances still running after {drain:?}; abandoning them");
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<WasiBody> {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let (component, response) = self.dispatch(req, peer, &method, &path).await;
+        let status = response.status().as_u16();
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let component = component.as_deref().unwrap_or("-");
+        if status >= 500 {
+            tracing::warn!(%method, %path, component, status, ms, "request");
+        } else {
+            tracing::info!(%method, %path, component, status, ms, "request");
+        }
+        response
+    }
+
+    async fn dispatch(
+        &self,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+        method: &Method,
+        path: &str,
+    ) -> (Option<String>, Response<WasiBody>) {
+        let Some(matched) = self.app.router.find(path) else {
+            return (
+                None,
+                error_response(StatusCode::NOT_FOUND, "not_found", &format!("no route matches {path}")),
+            );
+        };
+        let slot = matched.route.target.clone();
+        let component = Some(slot.id.clone());
+
+        match declared_length(req.headers()) {
+            Ok(Some(len)) if len > self.limits.max_body => {
+                let msg = format!(
+                    "request body of {len} bytes exceeds the limit of {} bytes",
+                    self.limits.max_body
+                );
+                return (
+                    component,
+                    error_response(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", &msg),
+                );
+            }
+            Ok(_) => {}
+            Err(msg) => {
+                return (
+                    component,
+                    error_response(StatusCode::BAD_REQUEST, "bad_request", msg),
+                );
+            }
+        }
+
+        set_spin_headers(&mut req, &matched, peer);
+
+        let permit = match tokio::time::timeout(
+            self.limits.request_timeout,
+            self.instances.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                return (
+                    component,
+                    error_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "overloaded",
+                        "too many requests in flight; try again",
+                    ),
+                );
+            }
+        };
+
+        let response = match self.run_instance(&slot, req, permit).await {
+            Ok(response) => response,
+            Err(Failure::Timeout) => {
+                tracing::warn!(component = %slot.id, %method, path, "request timed out");
+                error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    &format!(
+                        "the component did not answer within {:?}",
+                        self.limits.request_timeout
+                    ),
+                )
+            }
+            Err(Failure::Trap(e)) => {
+                tracing::error!(component = %slot.id, %method, path, error = %format!("{e:?}"), "component failed");
+                error_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "component_failed",
+                    "the component failed while handling the request",
+                )
+            }
+        };
+        (component, response)
+    }
+
+    async fn run_instance(
+        &self,
+        slot: &Slot,
+        req: Request<Incoming>,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<Response<WasiBody>, Failure> {
+        let version = slot.active();
+        let mut store = Store::new(
+            &self.engine,
+            HostState::new(&self.app.backends, &slot.grants, self.limits.max_memory),
+        );
+        store.limiter(|state| &mut state.limits);
+        arm_deadline(&mut store, self.limits.request_timeout);
+
+        let req = req.map(|body| LimitedBody::new(body, self.limits.max_body));
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let (incoming, outparam) = {
+            let mut http = store.data_mut().http();
+            let incoming = http
+                .new_incoming_request(Scheme::Http, req)
+                .map_err(Failure::Trap)?;
+            let outparam = http.new_response_outparam(sender).map_err(Failure::Trap)?;
+            (incoming, outparam)
+        };
+
+        // The epoch deadline normally fires first; this backstop also covers a guest
+        // parked in a host call (a lock, a slow outbound request).
+        let hard_limit = self.limits.request_timeout + 2 * EPOCH_PERIOD;
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let run = async {
+                let proxy = version.pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            };
+            match tokio::time::timeout(hard_limit, run).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) if is_interrupt(&e) => Err(Failure::Timeout),
+                Ok(Err(e)) => Err(Failure::Trap(e)),
+                Err(_) => Err(Failure::Timeout),
+            }
+        });
+
+        match receiver.await {
+            Ok(Ok(response)) => {
+                // The guest may keep running to stream the body; report late failures.
+                tokio::spawn(async move {
+                    match task.await {
+                        Ok(Err(Failure::Timeout)) => {
+                            tracing::warn!("request timed out while streaming its response body");
+                        }
+                        Ok(Err(Failure::Trap(e))) => {
+                            tracing::warn!(error = %format!("{e:?}"), "component failed after responding");
+                        }
+                        _ => {}
+                    }
+                });
+                Ok(response)
+            }
+            Ok(Err(code)) => Err(Failure::Trap(wasmtime::Error::msg(format!(
+                "component answered with error code {code:?}"
+            )))),
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(Failure::Trap(wasmtime::Error::msg(
+                    "component returned without setting a response",
+                ))),
+                Ok(Err(failure)) => Err(failure),
+                Err(join) => Err(Failure::Trap(wasmtime::Error::msg(format!(
+                    "instance task failed: {join}"
+                )))),
+            },
+        }
+    }
+}
+
+fn is_interrupt(e: &wasmtime::Error) -> bool {
+    matches!(e.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+}
+
+/// The declared body length, if any; a malformed header is the client's error.
+fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, &'static str> {
+    match headers.get(http::header::CONTENT_LENGTH) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Some)
+            .ok_or("invalid Content-Length header"),
+    }
+}
+
+/// The request metadata Spin passes to components. Client-sent `spin-*` headers
+/// are dropped first so they cannot be spoofed.
+fn set_spin_headers(
+    req: &mut Request<Incoming>,
+    matched: &RouteMatch<'_, Arc<Slot>>,
+    peer: SocketAddr,
+) {
+    let full_url = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(|host| {
+        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        format!("http://{host}{path}")
+    });
+    let headers = req.headers_mut();
+    let spoofed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("spin-"))
+        .cloned()
+        .collect();
+    for name in spoofed {
+        headers.remove(&name);
+    }
+    let route = &matched.route;
+    let set = |headers: &mut HeaderMap, name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    set(headers, "spin-path-info", matched.path_info);
+    set(headers, "spin-matched-route", &route.raw);
+    set(headers, "spin-raw-component-route", &route.raw);
+    set(headers, "spin-component-route", route.pattern.base());
+    set(headers, "spin-base-path", "/");
+    set(headers, "spin-client-addr", &peer.to_string());
+    if let Some(url) = full_url {
+        set(headers, "spin-full-url", &url);
+    }
+}
+
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<WasiBody> {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
+    let mut response = Response::new(
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,153 @@
+//! A deliberately badly behaved WASI HTTP component for the host's isolation
+//! tests. Routes:
+//! - `/ok`: 200 "ok"
+//! - `/loop`: spins forever (the host's timeout must end it)
+//! - `/trap`: hits `unreachable`
+//! - `/oom`: allocates until the memory cap stops it
+//! - `/sleep?ms=N`: answers after N milliseconds (graceful-shutdown tests)
+//! - `/fetch?url=U`: makes an outbound GET and reports the outcome as text
+//! - `/headers`: echoes the request headers, one `name: value` per line
+//! - `/body`: reads the request body and reports its length or the read error
+
+#![cfg(target_arch = "wasm32")]
+
+wit_bindgen::generate!({
+    path: "../../../wit",
+    world: "skilltrack:platform/static-site",
+    generate_all,
+});
+
+use exports::wasi::http::incoming_handler::Guest;
+use wasi::http::types::{
+    Fields, IncomingRequest, OutgoingBody, OutgoingRequest, OutgoingResponse, ResponseOutparam,
+    Scheme,
+};
+
+struct Component;
+
+impl Guest for Component {
+    fn handle(request: IncomingRequest, out: ResponseOutparam) {
+        let target = request.path_with_query().unwrap_or_default();
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        match path {
+            "/ok" => respond(out, 200, "ok"),
+            "/loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "/trap" => core::arch::wasm32::unreachable(),
+            "/oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    // Filled, so every page is really committed.
+                    hoard.push(vec![0xA5; 8 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "/sleep" => {
+                let ms: u64 = param(query, "ms").and_then(|v| v.parse().ok()).unwrap_or(1000);
+                wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
+                respond(out, 200, &format!("slept {ms}ms"));
+            }
+            "/fetch" => {
+                let url = param(query, "url").unwrap_or("https://example.com/");
+                respond(out, 200, &fetch(url));
+            }
+            "/headers" => {
+                let text: String = request
+                    .headers()
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}: {}\n", String::from_utf8_lossy(&v)))
+                    .collect();
+                respond(out, 200, &text);
+            }
+            "/body" => {
+                let report = read_body(&request);
+                respond(out, 200, &report);
+            }
+            _ => respond(out, 404, "no such route"),
+        }
+    }
+}
+
+fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn read_body(request: &IncomingRequest) -> String {
+    let Ok(body) = request.consume() else {
+        return "error: no body".into();
+    };
+    let Ok(stream) = body.stream() else {
+        return "error: no stream".into();
+    };
+    let mut total = 0usize;
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => total += chunk.len(),
+            Err(wasi::io::streams::StreamError::Closed) => return format!("read {total} bytes"),
+            Err(wasi::io::streams::StreamError::LastOperationFailed(e)) => {
+                return format!("error after {total} bytes: {}", e.to_debug_string());
+            }
+        }
+    }
+}
+
+/// Outbound GET; the result (status or error code) is the response text.
+fn fetch(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some(("http", rest)) => (Scheme::Http, rest),
+        Some(("https", rest)) => (Scheme::Https, rest),
+        _ => return format!("error: unsupported url {url}"),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let req = OutgoingRequest::new(Fields::new());
+    let _ = req.set_scheme(Some(&scheme));
+    let _ = req.set_authority(Some(authority));
+    let _ = req.set_path_with_query(Some(path));
+    let future = match wasi::http::outgoing_handler::handle(req, None) {
+        Ok(f) => f,
+        Err(code) => return format!("error: {code:?}"),
+    };
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(resp))) => format!("status: {}", resp.status()),
+        Some(Ok(Err(code))) => format!("error: {code:?}"),
+        Some(Err(())) => "error: response already taken".into(),
+        None => "error: no response".into(),
+    }
+}
+
+fn respond(out: ResponseOutparam, status: u16, text: &str) {
+    let headers = Fields::from_list(&[(
+        "content-type".to_string(),
+        b"text/plain; charset=utf-8".to_vec(),
+    )])
+    .unwrap_or_else(|_| Fields::new());
+    let resp = OutgoingResponse::new(headers);
+    let _ = resp.set_status_code(status);
+    let Ok(body) = resp.body() else {
+        return;
+    };
+    ResponseOutparam::set(out, Ok(resp));
+    if let Ok(stream) = body.write() {
+        for chunk in text.as_bytes().chunks(4096) {
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = OutgoingBody::finish(body, None);
+}
+
+export!(Component);
