@@ -33,15 +33,16 @@ RUN cargo build --locked --target wasm32-wasip2 --profile wasm -p skilltrack-api
     && cargo build --locked --release --target x86_64-unknown-linux-musl -p tracker-host \
     && scripts/deploy/stage-rootfs.sh /out target/x86_64-unknown-linux-musl/release/tracker-host /src
 
-# For `make image`: the build context is a dir holding rootfs/ made by stage-rootfs.sh.
+# For `make image`: the build context is the dir stage-rootfs.sh filled (rootfs/, data/).
 FROM scratch AS prebuilt
 COPY rootfs/ /out/rootfs/
+COPY data/ /out/data/
 
 FROM ${ARTIFACTS} AS artifacts
 
 FROM scratch
 COPY --from=artifacts /out/rootfs/ /
-COPY --from=artifacts --chown=65532:65532 /out/rootfs/data/ /data/
+COPY --from=artifacts --chown=65532:65532 /out/data/ /data/
 ENV TRACKER_MANIFEST=/app/spin.toml \
     TRACKER_LISTEN=0.0.0.0:3000 \
     TRACKER_DATA_DIR=/data

@@ -8,6 +8,7 @@
 //   BENCH_QUICK=1   2 s per scenario, 1 cold/warm start each: for developing the bench
 //   BENCH_SERVERS   comma list of servers to run (default host,native,seed)
 //   BENCH_OUT       output directory (default target/bench)
+//   BENCH_HOST_LOG  RUST_LOG for the host (default: unset, the host's own default)
 import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,9 @@ const SERVERS = (process.env.BENCH_SERVERS ?? 'host,native,seed').split(',').map
 const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, '../shared/fixtures/udemy_course_list.csv');
 const HOST_BIN = process.env.TRACKER_HOST_BIN ?? join(ROOT, 'target/release/tracker-host');
 const NATIVE_BIN = process.env.NATIVE_BASELINE_BIN ?? join(ROOT, 'target/release/native-baseline');
+// The host runs with its own default log filter (a line per request at info), as
+// shipped; BENCH_HOST_LOG sets RUST_LOG for it instead.
+const HOST_LOG = process.env.BENCH_HOST_LOG ?? '';
 
 // The load: readers as in wasmtime's own measurements here (16 connections on 2
 // wrk threads); writers one connection per wrk thread, so the seed's GET+POST
@@ -115,10 +119,10 @@ function serverCommand(name, port, dataDir) {
   switch (name) {
     case 'host':
       return { command: HOST_BIN, args: ['up', '--manifest', join(ROOT, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
-        env: { RUST_LOG: 'warn' }, cwd: ROOT };
+        env: HOST_LOG ? { RUST_LOG: HOST_LOG } : {}, cwd: ROOT };
     case 'native':
     case 'native_normal':
-      return { command: NATIVE_BIN, args: ['--listen', `127.0.0.1:${port}`, '--db', join(dataDir, 'native.db'),
+      return { command: NATIVE_BIN, args: ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
         '--synchronous', name === 'native' ? 'full' : 'normal'], cwd: ROOT };
     case 'seed':
       return { command: process.execPath, args: [join(ROOT, 'bench/seed/server.js')],
@@ -180,7 +184,7 @@ async function main() {
   const results = {
     startedAt: new Date().toISOString(),
     machine: machine(),
-    settings: { seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
+    settings: { hostLog: HOST_LOG || 'host default', seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
     scenarios: SCENARIOS.map(({ key, label, group, servers }) => ({ key, label, group, servers })),
     servers: {},
   };

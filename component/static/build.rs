@@ -25,7 +25,11 @@ struct File {
 fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    let dist = manifest_dir.join("../../web/dist");
+    // The override lets a build embed another app build (or a test fixture).
+    println!("cargo::rerun-if-env-changed=SKILLTRACK_WEB_DIST");
+    let dist = std::env::var_os("SKILLTRACK_WEB_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir.join("../../web/dist"));
 
     // A directory is scanned recursively by cargo; a missing one makes the script
     // run again on every build, which is what picks up a later `npm run build`.

@@ -75,7 +75,10 @@ impl DataDir {
 
 pub struct App {
     pub name: String,
+    pub version: String,
     pub router: Router<Arc<Slot>>,
+    /// Every manifest component, routed or not (hot swap and admin work on these).
+    #[allow(dead_code, reason = "read by hot swap and the admin API")]
     pub slots: BTreeMap<String, Arc<Slot>>,
     pub backends: Backends,
 }
@@ -128,6 +131,8 @@ impl App {
                 .with_context(|| format!("component.{id}.source"))?;
             tracing::info!(
                 component = %id,
+                source = %version.source.display(),
+                bytes = version.size,
                 sha256 = %version.sha256,
                 cached = version.from_cache,
                 ms = started.elapsed().as_millis() as u64,
@@ -153,8 +158,13 @@ impl App {
             });
         }
 
+        for route in &routes {
+            tracing::info!(route = %route.raw, component = %route.target.id, "route");
+        }
+
         Ok(Self {
             name: manifest.application.name.clone(),
+            version: manifest.application.version.clone().unwrap_or_default(),
             router: Router::new(routes),
             slots,
             backends,

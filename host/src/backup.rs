@@ -108,12 +108,15 @@ impl Kind {
 impl fmt::Display for BackupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes: u64 = self.files.iter().map(|e| e.size).sum();
+        let out = if self.out.as_os_str() == STDIO {
+            "standard output".to_string()
+        } else {
+            self.out.display().to_string()
+        };
         write!(
             f,
-            "backup written to {}: {} files, {} bytes",
-            self.out.display(),
-            self.files.len(),
-            bytes
+            "backup written to {out}: {} files, {bytes} bytes",
+            self.files.len()
         )?;
         for e in &self.files {
             write!(f, "\n  {} ({}, {} bytes)", e.path, e.kind.as_str(), e.size)?;

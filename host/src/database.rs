@@ -107,10 +107,7 @@ impl Database {
         };
         Ok(Checkout {
             db: self.clone(),
-            inner: Some(Held {
-                conn,
-                writer: None,
-            }),
+            inner: Some(Held { conn, writer: None }),
         })
     }
 
@@ -120,7 +117,10 @@ impl Database {
         f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> anyhow::Result<R> {
         let mut checkout = self.checkout().await?;
-        checkout.run(move |held| f(&held.conn)).await?.map_err(Into::into)
+        checkout
+            .run(move |held| f(&held.conn))
+            .await?
+            .map_err(Into::into)
     }
 
     /// Runs one write (a single statement or a closure that commits) under the writer lock.
@@ -130,7 +130,10 @@ impl Database {
     ) -> anyhow::Result<R> {
         let mut checkout = self.checkout().await?;
         checkout.lock_writer().await;
-        checkout.run(move |held| f(&held.conn)).await?.map_err(Into::into)
+        checkout
+            .run(move |held| f(&held.conn))
+            .await?
+            .map_err(Into::into)
     }
 
     /// Folds the WAL back into the main file and truncates it (clean shutdown).
@@ -252,8 +255,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn abandoned_transaction_is_rolled_back_and_frees_the_writer() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::open(&dir.path().join("t.db"), "CREATE TABLE t(x INTEGER);")
-            .expect("open");
+        let db =
+            Database::open(&dir.path().join("t.db"), "CREATE TABLE t(x INTEGER);").expect("open");
 
         let mut c = db.checkout().await.expect("checkout");
         c.lock_writer().await;

@@ -129,7 +129,9 @@ impl Runtime {
 
     fn engine_key(&self) -> String {
         let mut hasher = Sha256Hasher(Sha256::new());
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         hex::encode(&hasher.0.finalize()[..8])
     }
 
@@ -143,7 +145,11 @@ impl Runtime {
 
     /// As [`Runtime::prepare_version`], for bytes already in memory (an upload);
     /// `source` is recorded for display only.
-    pub fn prepare_version_from_bytes(&self, bytes: &[u8], source: &Path) -> anyhow::Result<Version> {
+    pub fn prepare_version_from_bytes(
+        &self,
+        bytes: &[u8],
+        source: &Path,
+    ) -> anyhow::Result<Version> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let (component, from_cache) = self
             .compile_cached(bytes, &sha256)

@@ -104,9 +104,9 @@ where
                 let len = frame.data_ref().map_or(0, |d| d.len() as u64);
                 if len > self.remaining {
                     self.remaining = 0;
-                    return Poll::Ready(Some(Err(
-                        wasmtime_wasi_http::Error::HttpRequestBodySize(Some(self.limit)),
-                    )));
+                    return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpRequestBodySize(
+                        Some(self.limit),
+                    ))));
                 }
                 self.remaining -= len;
                 Poll::Ready(Some(Ok(frame)))
@@ -140,13 +140,20 @@ mod tests {
 
     #[tokio::test]
     async fn streamed_body_over_the_limit_fails_while_streaming() {
-        let chunks = (0..4).map(|_| Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(&[0u8; 10]))));
+        let chunks = (0..4).map(|_| {
+            Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from_static(&[0u8; 10])))
+        });
         let body = LimitedBody::new(StreamBody::new(futures_stream(chunks)), 25);
         let err = body.collect().await.expect_err("over the limit");
-        assert!(matches!(err, wasmtime_wasi_http::Error::HttpRequestBodySize(Some(25))));
+        assert!(matches!(
+            err,
+            wasmtime_wasi_http::Error::HttpRequestBodySize(Some(25))
+        ));
     }
 
-    fn futures_stream<I: Iterator + Unpin>(iter: I) -> impl futures_core::Stream<Item = I::Item> + Unpin {
+    fn futures_stream<I: Iterator + Unpin>(
+        iter: I,
+    ) -> impl futures_core::Stream<Item = I::Item> + Unpin {
         struct It<I>(I);
         impl<I: Iterator + Unpin> futures_core::Stream for It<I> {
             type Item = I::Item;

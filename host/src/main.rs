@@ -157,7 +157,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     ));
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        tracing::info!(app = %app.name, "listening on http://{local}");
+        tracing::info!(app = %app.name, version = %app.version, "listening on http://{local}");
         server.serve(listener, shutdown_signal()).await
     })?;
 

@@ -139,7 +139,10 @@ fn check_sources_exist(manifest: &Manifest) -> Result<()> {
         if !c.source.is_file() {
             return Err(ManifestError::new(
                 format!("component.{}.source", c.id),
-                format!("file {} does not exist (build it first)", c.source.display()),
+                format!(
+                    "file {} does not exist (build it first)",
+                    c.source.display()
+                ),
             ));
         }
     }
@@ -194,10 +197,7 @@ fn parse_variables(value: Option<&Value>) -> Result<BTreeMap<String, VariableDec
     Ok(out)
 }
 
-fn parse_components(
-    value: Option<&Value>,
-    base: &Path,
-) -> Result<BTreeMap<String, ComponentDecl>> {
+fn parse_components(value: Option<&Value>, base: &Path) -> Result<BTreeMap<String, ComponentDecl>> {
     let mut out = BTreeMap::new();
     let Some(value) = value else {
         return Ok(out);
@@ -458,7 +458,9 @@ fn label_list(table: &Table, field: &str, key: &str) -> Result<Vec<String>> {
         if !valid {
             return Err(ManifestError::new(
                 format!("{field}.{key}[{i}]"),
-                format!("label `{label}` must be 1..64 of [a-z0-9_-], starting with a letter or digit"),
+                format!(
+                    "label `{label}` must be 1..64 of [a-z0-9_-], starting with a letter or digit"
+                ),
             ));
         }
         if !seen.insert(label) {
@@ -500,7 +502,9 @@ fn check_variable_name(name: &str, field: &str) -> Result<()> {
     } else {
         Err(ManifestError::new(
             field,
-            format!("variable name `{name}` must be lowercase letters, digits and `_`, starting with a letter"),
+            format!(
+                "variable name `{name}` must be lowercase letters, digits and `_`, starting with a letter"
+            ),
         ))
     }
 }
@@ -516,7 +520,9 @@ fn check_component_id(id: &str, field: &str) -> Result<()> {
     } else {
         Err(ManifestError::new(
             field,
-            format!("component id `{id}` must be lowercase letters, digits, `-` or `_`, starting with a letter"),
+            format!(
+                "component id `{id}` must be lowercase letters, digits, `-` or `_`, starting with a letter"
+            ),
         ))
     }
 }
@@ -593,7 +599,9 @@ source = "web.wasm"
 
     #[test]
     fn unknown_trigger_type_is_refused_naming_it() {
-        let e = refused(&format!("{GOOD}\n[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"api\"\n"));
+        let e = refused(&format!(
+            "{GOOD}\n[[trigger.redis]]\nchannel = \"x\"\ncomponent = \"api\"\n"
+        ));
         assert_eq!(e.field, "trigger.redis");
     }
 
@@ -608,10 +616,7 @@ source = "web.wasm"
 
     #[test]
     fn inline_component_is_refused() {
-        let text = GOOD.replace(
-            "component = \"web\"",
-            "component = { source = \"x.wasm\" }",
-        );
+        let text = GOOD.replace("component = \"web\"", "component = { source = \"x.wasm\" }");
         assert_eq!(refused(&text).field, "trigger.http[1].component");
     }
 
@@ -641,7 +646,10 @@ source = "web.wasm"
             refused(&with("allowed_http_hosts = [\"x.com\"]")).field,
             "component.web.allowed_http_hosts"
         );
-        let e = refused(&GOOD.replace("[application]", "[application.trigger.http]\nbase = \"/x\"\n[application]"));
+        let e = refused(&GOOD.replace(
+            "[application]",
+            "[application.trigger.http]\nbase = \"/x\"\n[application]",
+        ));
         assert!(e.field.starts_with("application"), "{e}");
     }
 
@@ -659,7 +667,10 @@ source = "web.wasm"
 
     #[test]
     fn bad_outbound_host_is_refused_with_its_index() {
-        let text = GOOD.replace("\"https://example.com\"", "\"https://ok.com\", \"https://x.com/path\"");
+        let text = GOOD.replace(
+            "\"https://example.com\"",
+            "\"https://ok.com\", \"https://x.com/path\"",
+        );
         assert_eq!(
             refused(&text).field,
             "component.api.allowed_outbound_hosts[1]"

@@ -33,9 +33,7 @@ impl RoutePattern {
             ));
         }
         if body.contains(['?', '#', '*']) {
-            return Err(format!(
-                "route `{route}` may not contain `?`, `#` or `*`"
-            ));
+            return Err(format!("route `{route}` may not contain `?`, `#` or `*`"));
         }
         let normalised = normalise(body).to_owned();
         Ok(if wildcard {
@@ -90,10 +88,6 @@ pub struct Router<T> {
 impl<T> Router<T> {
     pub fn new(routes: Vec<Route<T>>) -> Self {
         Self { routes }
-    }
-
-    pub fn routes(&self) -> &[Route<T>] {
-        &self.routes
     }
 
     pub fn find<'a>(&'a self, path: &'a str) -> Option<RouteMatch<'a, T>> {
@@ -160,7 +154,11 @@ mod tests {
 
     #[test]
     fn longest_wildcard_prefix_wins() {
-        let r = router(&[("/...", "web"), ("/api/...", "api"), ("/api/admin/...", "admin")]);
+        let r = router(&[
+            ("/...", "web"),
+            ("/api/...", "api"),
+            ("/api/admin/...", "admin"),
+        ]);
         assert_eq!(target(&r, "/api/courses"), Some("api"));
         assert_eq!(target(&r, "/api/admin/users"), Some("admin"));
         assert_eq!(target(&r, "/index.html"), Some("web"));
@@ -193,7 +191,10 @@ mod tests {
     #[test]
     fn path_info_is_the_rest_after_the_wildcard_base() {
         let r = router(&[("/api/...", "api"), ("/...", "web"), ("/health", "api")]);
-        assert_eq!(r.find("/api/courses/7").map(|m| m.path_info), Some("/courses/7"));
+        assert_eq!(
+            r.find("/api/courses/7").map(|m| m.path_info),
+            Some("/courses/7")
+        );
         assert_eq!(r.find("/api").map(|m| m.path_info), Some(""));
         assert_eq!(r.find("/a/b").map(|m| m.path_info), Some("/a/b"));
         assert_eq!(r.find("/health").map(|m| m.path_info), Some(""));
@@ -216,7 +217,13 @@ mod tests {
         let a = RoutePattern::parse("/api/").expect("valid");
         let b = RoutePattern::parse("/api").expect("valid");
         assert_eq!(a.to_string(), b.to_string());
-        assert_eq!(RoutePattern::parse("/...").expect("valid").to_string(), "/...");
-        assert_eq!(RoutePattern::parse("/api/...").expect("valid").base(), "/api");
+        assert_eq!(
+            RoutePattern::parse("/...").expect("valid").to_string(),
+            "/..."
+        );
+        assert_eq!(
+            RoutePattern::parse("/api/...").expect("valid").base(),
+            "/api"
+        );
     }
 }

@@ -100,7 +100,10 @@ impl Server {
 
         tracing::info!("shutting down: no longer accepting, draining in-flight requests");
         let drain = self.limits.request_timeout + Duration::from_secs(2);
-        if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(drain, graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("connections still open after {drain:?}; closing them");
         }
         // Instances may outlive their connection (a guest still finishing its body).
@@ -119,12 +122,12 @@ impl Server {
         let path = req.uri().path().to_owned();
         let (component, response) = self.dispatch(req, peer, &method, &path).await;
         let status = response.status().as_u16();
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0);
         let component = component.as_deref().unwrap_or("-");
         if status >= 500 {
-            tracing::warn!(%method, %path, component, status, ms, "request");
+            tracing::warn!(%method, %path, component, status, %duration_ms, "request");
         } else {
-            tracing::info!(%method, %path, component, status, ms, "request");
+            tracing::info!(%method, %path, component, status, %duration_ms, "request");
         }
         response
     }
@@ -139,7 +142,11 @@ impl Server {
         let Some(matched) = self.app.router.find(path) else {
             return (
                 None,
-                error_response(StatusCode::NOT_FOUND, "not_found", &format!("no route matches {path}")),
+                error_response(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    &format!("no route matches {path}"),
+                ),
             );
         };
         let slot = matched.route.target.clone();
@@ -312,10 +319,14 @@ fn set_spin_headers(
     matched: &RouteMatch<'_, Arc<Slot>>,
     peer: SocketAddr,
 ) {
-    let full_url = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).map(|host| {
-        let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-        format!("http://{host}{path}")
-    });
+    let full_url = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            format!("http://{host}{path}")
+        });
     let headers = req.headers_mut();
     let spoofed: Vec<HeaderName> = headers
         .keys()

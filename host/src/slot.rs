@@ -20,6 +20,7 @@ pub struct Version {
     pub sha256: String,
     pub size: u64,
     pub source: PathBuf,
+    #[allow(dead_code, reason = "reported by the admin API")]
     pub loaded_at: SystemTime,
     /// Whether the machine code came from `<data>/cache` instead of a fresh compile.
     pub from_cache: bool,
@@ -44,6 +45,7 @@ impl Slot {
         self.active.load_full()
     }
 
+    #[allow(dead_code, reason = "called by hot swap and rollback")]
     /// Makes `version` active for requests arriving from now on; returns the one it replaced.
     pub fn activate(&self, version: Arc<Version>) -> Arc<Version> {
         self.active.swap(version)

@@ -3,7 +3,9 @@
 #   /tracker-host                 the host (plus, when it is dynamically linked, the
 #                                 shared libraries ldd names, at the same paths)
 #   /app/spin.toml                the manifest, with the .wasm files at the paths it names
-#   /data  /tmp                   empty dirs (the volume; scratch space for backups)
+#   /tmp                          empty, world-writable (scratch space for backups)
+# and OUT/data, an empty dir the Dockerfile copies to /data owned by the non-root user
+# (outside rootfs/: a COPY cannot change the owner of a directory it did not create).
 #   /etc/passwd /etc/group        the non-root user 65532 by name
 # Both the Dockerfile's build stage (static musl binary) and `make image` (the tested
 # release binary) use this, so the image's final stage is the same for both.
@@ -16,8 +18,8 @@ bin=$2
 repo=${3:-$(cd "$(dirname "$0")/../.." && pwd)}
 root="$out/rootfs"
 
-rm -rf "$root"
-mkdir -p "$root/app" "$root/data" "$root/tmp" "$root/etc"
+rm -rf "$root" "$out/data"
+mkdir -p "$root/app" "$root/tmp" "$root/etc" "$out/data"
 chmod 1777 "$root/tmp"
 
 install -m 0755 "$bin" "$root/tracker-host"

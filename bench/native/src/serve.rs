@@ -52,10 +52,7 @@ async fn answer(
     };
     let mut api_req = skilltrack_api::Request::new(
         parts.method.as_str(),
-        parts
-            .uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str()),
+        parts.uri.path_and_query().map_or("/", |pq| pq.as_str()),
     );
     for (name, value) in &parts.headers {
         if let Ok(value) = value.to_str() {
@@ -87,7 +84,8 @@ async fn answer(
 
 fn to_hyper(resp: skilltrack_api::Response) -> Response<Full<Bytes>> {
     let mut out = Response::new(Full::new(Bytes::from(resp.body)));
-    *out.status_mut() = StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *out.status_mut() =
+        StatusCode::from_u16(resp.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in resp.headers {
         if let (Ok(name), Ok(value)) = (
             hyper::header::HeaderName::from_bytes(name.as_bytes()),

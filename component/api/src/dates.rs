@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn timestamps_round_trip() {
         assert_eq!(timestamp(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(timestamp(1_795_255_200_123), "2026-11-20T10:00:00.123Z");
+        assert_eq!(timestamp(1_795_168_800_123), "2026-11-20T10:00:00.123Z");
         assert_eq!(
             normalize_timestamp("2026-11-20T10:00:00Z").as_deref(),
             Some("2026-11-20T10:00:00.000Z")

@@ -103,9 +103,8 @@ impl key_value::HostStore for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let s = self.table.get(&store)?;
         let label = s.label.clone();
-        let result = s
-            .db
-            .read(move |c| {
+        let result =
+            s.db.read(move |c| {
                 c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ? AND key = ?")?
                     .query_row((label, key), |r| r.get::<_, Vec<u8>>(0))
                     .optional()
@@ -122,9 +121,8 @@ impl key_value::HostStore for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<(), Error>> {
         let s = self.table.get(&store)?;
         let label = s.label.clone();
-        let result = s
-            .db
-            .write(move |c| {
+        let result =
+            s.db.write(move |c| {
                 c.prepare_cached(
                     "INSERT INTO spin_key_value (store, key, value) VALUES (?, ?, ?)
                      ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
@@ -143,9 +141,8 @@ impl key_value::HostStore for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<(), Error>> {
         let s = self.table.get(&store)?;
         let label = s.label.clone();
-        let result = s
-            .db
-            .write(move |c| {
+        let result =
+            s.db.write(move |c| {
                 c.prepare_cached("DELETE FROM spin_key_value WHERE store = ? AND key = ?")?
                     .execute((label, key))
                     .map(drop)
@@ -161,9 +158,8 @@ impl key_value::HostStore for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<bool, Error>> {
         let s = self.table.get(&store)?;
         let label = s.label.clone();
-        let result = s
-            .db
-            .read(move |c| {
+        let result =
+            s.db.read(move |c| {
                 c.prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ? AND key = ?")?
                     .exists((label, key))
             })
@@ -177,9 +173,8 @@ impl key_value::HostStore for KeyValueView<'_> {
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let s = self.table.get(&store)?;
         let label = s.label.clone();
-        let result = s
-            .db
-            .read(move |c| {
+        let result =
+            s.db.read(move |c| {
                 c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ? ORDER BY key")?
                     .query_map([label], |r| r.get::<_, String>(0))?
                     .collect()

@@ -45,18 +45,23 @@ impl AllowedHost {
                 "`{text}`: templated hosts are not supported by tracker-host"
             ));
         }
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| format!("`{text}` must be scheme://host[:port], e.g. https://example.com"))?;
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
+            format!("`{text}` must be scheme://host[:port], e.g. https://example.com")
+        })?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme.is_empty()
-            || !(scheme == "*" || scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-'))
+            || !(scheme == "*"
+                || scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-'))
         {
             return Err(format!("`{text}`: invalid scheme `{scheme}`"));
         }
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#']) {
-            return Err(format!("`{text}`: a path is not allowed, only scheme://host[:port]"));
+            return Err(format!(
+                "`{text}`: a path is not allowed, only scheme://host[:port]"
+            ));
         }
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (h, Some(p)),
@@ -76,7 +81,9 @@ impl AllowedHost {
                     HostPattern::Subdomains(format!(".{domain}"))
                 }
                 _ if h.contains('*') => {
-                    return Err(format!("`{text}`: `*` is only allowed as `*` or `*.domain`"));
+                    return Err(format!(
+                        "`{text}`: `*` is only allowed as `*` or `*.domain`"
+                    ));
                 }
                 _ => HostPattern::Exact(h.to_owned()),
             },
@@ -121,7 +128,9 @@ impl AllowedHost {
             .is_none_or(|s| s.eq_ignore_ascii_case(scheme));
         let host_ok = match &self.host {
             HostPattern::Any => true,
-            HostPattern::Subdomains(suffix) => host.ends_with(suffix.as_str()) && host.len() > suffix.len(),
+            HostPattern::Subdomains(suffix) => {
+                host.ends_with(suffix.as_str()) && host.len() > suffix.len()
+            }
             HostPattern::Exact(h) => *h == host,
         };
         let port_ok = match self.port {
@@ -236,7 +245,10 @@ mod tests {
         let l = list(&["*://*.example.com:*", "http://localhost:8000..8010"]);
         assert!(allowed(&l, "http://a.example.com:1234/"));
         assert!(allowed(&l, "https://b.c.example.com/"));
-        assert!(!allowed(&l, "https://example.com/"), "the bare domain is not a subdomain");
+        assert!(
+            !allowed(&l, "https://example.com/"),
+            "the bare domain is not a subdomain"
+        );
         assert!(!allowed(&l, "https://badexample.com/"));
         assert!(allowed(&l, "http://localhost:8005/"));
         assert!(!allowed(&l, "http://localhost:8011/"));

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use super::bindings::spin::sqlite::sqlite::{
-    self, Error, QueryResult, RowResult, Value,
-};
+use super::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
 use crate::database::{Checkout, Database, Held};
 
 /// The databases every component may ask for, opened at start-up.
@@ -76,7 +74,10 @@ pub fn add_to_linker<T: Send + 'static>(
 impl sqlite::Host for SqliteView<'_> {}
 
 impl sqlite::HostConnection for SqliteView<'_> {
-    async fn open(&mut self, database: String) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
         if !self.ctx.granted.contains(&database) {
             // Spin answers AccessDenied for a label the component was not granted;
             // a label no component declares at all is reported as unknown.
@@ -109,7 +110,10 @@ impl sqlite::HostConnection for SqliteView<'_> {
 
     async fn last_insert_rowid(&mut self, conn: Resource<Connection>) -> wasmtime::Result<i64> {
         let conn = self.table.get(&conn)?;
-        Ok(conn.checkout.held().map_or(0, |h| h.conn.last_insert_rowid()))
+        Ok(conn
+            .checkout
+            .held()
+            .map_or(0, |h| h.conn.last_insert_rowid()))
     }
 
     async fn changes(&mut self, conn: Resource<Connection>) -> wasmtime::Result<u64> {
@@ -164,7 +168,9 @@ async fn execute(
                 }
                 return result;
             }
-            Outcome::NeedsWriter(params) => return execute_as_writer(checkout, statement, params).await,
+            Outcome::NeedsWriter(params) => {
+                return execute_as_writer(checkout, statement, params).await;
+            }
         }
     }
     execute_as_writer(checkout, statement, params).await
@@ -246,8 +252,11 @@ mod tests {
 
     async fn db() -> (tempfile::TempDir, Arc<Database>) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::open(&dir.path().join("s.db"), "CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER);")
-            .expect("open");
+        let db = Database::open(
+            &dir.path().join("s.db"),
+            "CREATE TABLE t(k TEXT PRIMARY KEY, n INTEGER);",
+        )
+        .expect("open");
         (dir, db)
     }
 
@@ -255,15 +264,21 @@ mod tests {
     async fn transaction_over_several_calls_stays_on_one_connection() {
         let (_dir, db) = db().await;
         let mut c = db.checkout().await.expect("checkout");
-        execute(&mut c, "BEGIN".into(), vec![]).await.expect("begin");
-        execute(&mut c, "INSERT INTO t VALUES ('a', 1)".into(), vec![]).await.expect("insert");
+        execute(&mut c, "BEGIN".into(), vec![])
+            .await
+            .expect("begin");
+        execute(&mut c, "INSERT INTO t VALUES ('a', 1)".into(), vec![])
+            .await
+            .expect("insert");
         // Another connection does not see the uncommitted row...
         let seen: i64 = db
             .read(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
             .await
             .expect("read");
         assert_eq!(seen, 0);
-        execute(&mut c, "COMMIT".into(), vec![]).await.expect("commit");
+        execute(&mut c, "COMMIT".into(), vec![])
+            .await
+            .expect("commit");
         assert!(!c.held().expect("held").holds_writer());
         // ...and sees it after COMMIT.
         let seen: i64 = db
@@ -344,6 +359,8 @@ mod tests {
         let e = execute(&mut c, "SELEC nonsense".into(), vec![]).await;
         assert!(matches!(e, Err(Error::Io(_))));
         // The connection stays usable.
-        execute(&mut c, "SELECT 1".into(), vec![]).await.expect("usable");
+        execute(&mut c, "SELECT 1".into(), vec![])
+            .await
+            .expect("usable");
     }
 }

@@ -180,7 +180,10 @@ mod tests {
         ]);
         assert_eq!(t.render(&values).expect("render"), "Bearer abc/eu!");
         assert_eq!(
-            Template::parse("plain").expect("valid").render(&values).expect("render"),
+            Template::parse("plain")
+                .expect("valid")
+                .render(&values)
+                .expect("render"),
             "plain"
         );
     }
@@ -220,7 +223,10 @@ mod tests {
         let values = BTreeMap::new();
         let e = resolve_component(&component(&[("token", "{{ missing }}")]), &values)
             .expect_err("must fail");
-        assert!(e.to_string().contains("component.api.variables.token"), "{e}");
+        assert!(
+            e.to_string().contains("component.api.variables.token"),
+            "{e}"
+        );
     }
 
     #[test]

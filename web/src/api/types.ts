@@ -56,6 +56,8 @@ export interface ApiErrorBody {
 export interface ImportRowError {
   row?: number;
   line?: number;
+  /** JSON backups: the position in `courses`. */
+  index?: number;
   id?: string;
   field?: string;
   message: string;

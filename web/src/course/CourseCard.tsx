@@ -27,8 +27,11 @@ export function CourseCard({
   onMove,
   canMoveUp,
   canMoveDown,
+  lastStudied,
 }: {
   course: Course;
+  /** From the server's activity log; absent offline or when never studied. */
+  lastStudied?: string;
   onMove?: (dir: -1 | 1) => void;
   canMoveUp?: boolean;
   canMoveDown?: boolean;
@@ -36,7 +39,7 @@ export function CourseCard({
   const engine = useEngine();
   const ui = useUi();
   const c = course;
-  const studied = parseInstant(c.updatedAt);
+  const studied = parseInstant(lastStudied);
   const titleId = `course-title-${c.id}`;
 
   const remove = async () => {
@@ -104,7 +107,7 @@ export function CourseCard({
           </span>
         )}
         <DeadlineText course={c} />
-        {studied && c.completionRatio > 0 && <span title={c.updatedAt}>Last studied {timeAgo(studied)}</span>}
+        {studied && <span title={lastStudied}>Last studied {timeAgo(studied)}</span>}
         {c.isArchived && <span className="archived-tag">Archived</span>}
       </div>
       {c.notes.trim() !== '' && <Notes text={c.notes} />}

@@ -78,7 +78,6 @@ export function CourseDialog({ course, open, onClose }: { course: Course | null;
       pinnedToDashboard: form.pinnedToDashboard,
     };
     const problems = validateCourse(next);
-    if (form.date === '') problems.push({ field: 'date', message: 'date must be an ISO 8601 date (YYYY-MM-DD)' });
     setErrors(problems);
     if (problems.length > 0) return;
     void saveEdit(engine, course ? latest : null, next);

@@ -133,7 +133,7 @@ export function normalizeCourse(raw: Record<string, unknown>, now: Date = new Da
   const bool = (v: unknown) => v === true || v === 'true' || v === 1;
   const ratio = clampRatio(num(raw.completionRatio ?? raw.completion_ratio ?? raw.progress, 0));
   const status = STATUSES.includes(raw.status as Status) ? (raw.status as Status) : statusFromRatio(ratio);
-  const date = str(raw.date, base.date);
+  const date = raw.date === null ? '' : str(raw.date, base.date);
   const deadline = typeof raw.deadline === 'string' && raw.deadline !== '' ? raw.deadline : null;
   return {
     ...base,

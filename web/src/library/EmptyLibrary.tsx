@@ -29,3 +29,11 @@ export function EmptyLibrary({ onImport }: { onImport?: () => void }) {
     </section>
   );
 }
+
+export function Loading() {
+  return (
+    <p className="loading muted" role="status">
+      Loading your courses…
+    </p>
+  );
+}

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef } from 'react';
 import type { Status } from '../api/types';
 import { STATUSES } from '../api/types';
+import { lastStudiedById, useActivity } from '../app/activity';
 import { useEngine, useSync } from '../app/sync-context';
 import { useUi } from '../app/ui-context';
 import { CourseCard } from '../course/CourseCard';
@@ -8,7 +9,7 @@ import { move } from '../course/actions';
 import { libraryStats } from '../domain/stats';
 import { Icon } from '../ui/Icon';
 import { applyFilter, categoryCounts, DEFAULT_FILTER, type LibraryFilter, type SortKey } from './filter';
-import { EmptyLibrary } from './EmptyLibrary';
+import { EmptyLibrary, Loading } from './EmptyLibrary';
 
 const SORT_LABELS: Record<SortKey, string> = {
   manual: 'Manual order',
@@ -19,7 +20,7 @@ const SORT_LABELS: Record<SortKey, string> = {
 };
 
 export function Library({ filter, setFilter }: { filter: LibraryFilter; setFilter: (f: LibraryFilter) => void }) {
-  const { courses, loaded } = useSync();
+  const { courses, ready } = useSync();
   const engine = useEngine();
   const ui = useUi();
   const search = useRef<HTMLInputElement>(null);
@@ -27,6 +28,8 @@ export function Library({ filter, setFilter }: { filter: LibraryFilter; setFilte
   const scopeStats = useMemo(() => libraryStats(shown.filter((c) => !c.isArchived)), [shown]);
   const cats = useMemo(() => categoryCounts(courses, filter.showArchived), [courses, filter.showArchived]);
   const archivedCount = courses.filter((c) => c.isArchived).length;
+  const activity = useActivity();
+  const studied = useMemo(() => lastStudiedById(activity), [activity]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -45,7 +48,8 @@ export function Library({ filter, setFilter }: { filter: LibraryFilter; setFilte
   const filtered = filter.query !== '' || filter.category !== null || filter.status !== 'all' || filter.favoritesOnly;
   const canMove = filter.sort === 'manual';
 
-  if (loaded && courses.length === 0) return <EmptyLibrary />;
+  if (!ready) return <Loading />;
+  if (courses.length === 0) return <EmptyLibrary />;
 
   return (
     <section className="library" aria-labelledby="library-heading">
@@ -143,6 +147,7 @@ export function Library({ filter, setFilter }: { filter: LibraryFilter; setFilte
                 onMove={canMove ? (dir) => void move(engine, shown, c.id, dir) : undefined}
                 canMoveUp={i > 0}
                 canMoveDown={i < shown.length - 1}
+                lastStudied={studied.get(c.id)}
               />
             </li>
           ))}

@@ -120,6 +120,45 @@ describe('pending queue', () => {
     expect(snap.state).toBe('error');
     expect(snap.error).toContain('title must be 1..300 characters');
     expect(snap.pending).toBe(1);
+
+    // Background syncs leave it parked; an edit or the user's retry sends it again.
+    const puts = () => server.requests.filter((r) => r.method === 'PUT').length;
+    const before = puts();
+    await engine.syncNow();
+    expect(puts()).toBe(before);
+    await engine.upsert({ ...engine.course('bad')!, title: 'Fixed' });
+    await engine.flush();
+    expect(server.courses.get('bad')?.title).toBe('Fixed');
+    expect(engine.getSnapshot().state).toBe('synced');
+  });
+
+  it('follows the change feed across pages', async () => {
+    const server = new FakeServer();
+    for (let i = 0; i < 5; i++) server.write(course(`p${i}`));
+    const realFetch = server.fetch;
+    // Serve the feed two courses at a time, as the API does past its page limit.
+    server.fetch = async (input, init) => {
+      const url = new URL(String(input), 'http://test');
+      if (url.pathname !== '/api/changes') return realFetch(input, init);
+      const since = Number(url.searchParams.get('since'));
+      const page = [...server.courses.values()].filter((c) => c.rev > since).sort((a, b) => a.rev - b.rev);
+      const slice = page.slice(0, 2);
+      const more = page.length > 2;
+      const rev = more ? slice[slice.length - 1].rev : server.rev;
+      return new Response(JSON.stringify({ since, rev, more, courses: slice, deleted: [] }), { status: 200 });
+    };
+    const { engine } = await device(server);
+    await engine.pull();
+    expect(engine.getSnapshot().courses.map((c) => c.id).sort()).toEqual(['p0', 'p1', 'p2', 'p3', 'p4']);
+  });
+
+  it('shows nothing as "empty" on a new device until the first pull answered', async () => {
+    const server = new FakeServer();
+    server.write(course('a'));
+    const { engine } = await device(server);
+    expect(engine.getSnapshot().ready).toBe(false);
+    await engine.pull();
+    expect(engine.getSnapshot().ready).toBe(true);
   });
 });
 
@@ -204,18 +243,18 @@ describe('pulling the change feed', () => {
 
   it('keeps a pending setting over the server value until it is sent', async () => {
     const server = new FakeServer();
-    server.settings.monthly_goal = '2';
+    server.settings.monthly_goal = 2;
     const { engine } = await device(server);
     await engine.pull();
-    expect(engine.getSnapshot().settings.monthly_goal).toBe('2');
+    expect(engine.getSnapshot().settings.monthly_goal).toBe(2);
     server.down = true;
-    await engine.setSetting('monthly_goal', '5');
+    await engine.setSetting('monthly_goal', 5);
     await engine.flush();
     server.down = false;
     await engine.pull();
-    expect(engine.getSnapshot().settings.monthly_goal).toBe('5');
+    expect(engine.getSnapshot().settings.monthly_goal).toBe(5);
     await engine.flush();
-    expect(server.settings.monthly_goal).toBe('5');
+    expect(server.settings.monthly_goal).toBe(5);
   });
 });
 

@@ -19,7 +19,7 @@ export interface Notice {
 export interface SyncSnapshot {
   /** Every course present locally (deleted ones left out), in no particular order. */
   courses: Course[];
-  settings: Record<string, string>;
+  settings: Record<string, unknown>;
   state: SyncState;
   pending: number;
   error: string | null;
@@ -28,6 +28,12 @@ export interface SyncSnapshot {
   loaded: boolean;
   /** True once the server answered a pull at least once. */
   reachedServer: boolean;
+  /**
+   * True when the courses shown are worth showing: the local copy had synced before,
+   * or the server answered, or it cannot be reached. A new device waits for its first
+   * pull instead of flashing "your library is empty".
+   */
+  ready: boolean;
 }
 
 export interface EngineOptions {
@@ -46,8 +52,8 @@ const MAX_MERGE_RETRIES = 5;
 export class SyncEngine {
   private records = new Map<string, CourseRecord>();
   private queue = new Map<string, QueueEntry>();
-  private settings: Record<string, string> = {};
-  private pendingSettings: Record<string, string> = {};
+  private settings: Record<string, unknown> = {};
+  private pendingSettings: Record<string, unknown> = {};
   private sinceRev = 0;
   private listeners = new Set<() => void>();
   private snapshot: SyncSnapshot;
@@ -91,8 +97,8 @@ export class SyncEngine {
       this.seq = Math.max(this.seq, e.seq);
     }
     this.sinceRev = Number(meta.get(SINCE_KEY) ?? 0) || 0;
-    this.settings = (meta.get(SETTINGS_KEY) as Record<string, string>) ?? {};
-    this.pendingSettings = (meta.get(PENDING_SETTINGS_KEY) as Record<string, string>) ?? {};
+    this.settings = (meta.get(SETTINGS_KEY) as Record<string, unknown>) ?? {};
+    this.pendingSettings = (meta.get(PENDING_SETTINGS_KEY) as Record<string, unknown>) ?? {};
     this.loaded = true;
     this.emit();
   }
@@ -184,7 +190,8 @@ export class SyncEngine {
     return this.enqueueCourse({ id, local: null, base: prev.base });
   }
 
-  setSetting(key: string, value: string): Promise<void> {
+  /** Settings are JSON values (monthly_goal is an integer). */
+  setSetting(key: string, value: unknown): Promise<void> {
     this.settings = { ...this.settings, [key]: value };
     this.pendingSettings = { ...this.pendingSettings, [key]: value };
     const entry = this.queueEntry('setting', key);
@@ -233,6 +240,7 @@ export class SyncEngine {
   setToken(token: string): void {
     this.transport.tokens.set(token.trim() || null);
     this.needsAuth = false;
+    for (const e of this.queue.values()) if (e.failed) delete e.failed;
     this.emit();
     void this.syncNow();
   }
@@ -265,13 +273,15 @@ export class SyncEngine {
 
   /** Push what is pending, then pull; also what the error state's "retry" does. */
   async syncNow(): Promise<void> {
-    for (const e of this.queue.values()) if (e.failed) delete e.failed;
     await this.flush();
     await this.pull();
   }
 
+  /** The user's "retry": also resends writes the server refused before. */
   retry(): Promise<void> {
     this.transientError = null;
+    for (const e of this.queue.values()) if (e.failed) delete e.failed;
+    this.emit();
     return this.syncNow();
   }
 
@@ -291,14 +301,23 @@ export class SyncEngine {
     return this.serial(async () => {
       if (this.needsAuth) return;
       try {
-        const res = await this.transport.request(`/api/changes?since=${this.sinceRev}`);
-        if (!this.handleCommon(res.status, res.body)) return;
-        const feed = parseChanges(res.body);
-        if (res.status !== 200 || !feed) {
-          this.transientError = `unexpected answer to /api/changes (${res.status})`;
-          return;
+        // A long feed comes in pages; `more` says another page follows.
+        for (let page = 0; page < 1000; page++) {
+          const res = await this.transport.request(`/api/changes?since=${this.sinceRev}`);
+          if (!this.handleCommon(res.status, res.body)) return;
+          if (res.status === 409) {
+            // The server's data was restored or replaced behind our back: replay from the start.
+            this.sinceRev = 0;
+            continue;
+          }
+          const feed = parseChanges(res.body);
+          if (res.status !== 200 || !feed) {
+            this.transientError = `unexpected answer to /api/changes (${res.status})`;
+            return;
+          }
+          this.applyFeed(feed.courses, feed.deleted, feed.rev);
+          if (!feed.more) break;
         }
-        this.applyFeed(feed.courses, feed.deleted, feed.rev);
         await this.pullSettings();
         this.markOnline();
         this.reachedServer = true;
@@ -397,7 +416,7 @@ export class SyncEngine {
 
   private async sendSetting(entry: QueueEntry): Promise<boolean> {
     const value = this.pendingSettings[entry.target];
-    if (value !== undefined) {
+    if (entry.target in this.pendingSettings) {
       const res = await this.transport.request(`/api/settings/${encodeURIComponent(entry.target)}`, {
         method: 'POST',
         json: { value },
@@ -438,13 +457,12 @@ export class SyncEngine {
         }
         const res = await this.transport.request(path, { method: 'DELETE', headers });
         if (!this.handleCommon(res.status, res.body)) return false;
-        if (res.status === 412) {
-          const server = courseFromBody(res.body);
-          if (!server) return this.refuse(entry, res.body, res.status);
-          rec.base = server;
+        const gone = res.status === 412 && courseFromBody(res.body) === null;
+        if (res.status === 412 && !gone) {
+          rec.base = courseFromBody(res.body);
           continue;
         }
-        if (res.status < 300 || res.status === 404) {
+        if (res.status < 300 || res.status === 404 || gone) {
           this.markOnline();
           if (this.queue.get(entry.key)?.seq === entry.seq) {
             this.records.delete(id);
@@ -461,7 +479,11 @@ export class SyncEngine {
       if (!this.handleCommon(res.status, res.body)) return false;
       if (res.status === 412) {
         const server = courseFromBody(res.body);
-        if (!server) return this.refuse(entry, res.body, res.status);
+        if (!server) {
+          // Deleted on the server meanwhile; the local edit wins and recreates it.
+          this.records.set(id, { id, local: rec.local, base: null });
+          continue;
+        }
         const current = this.records.get(id);
         const local = current?.local ?? sent;
         const { merged, conflicts } = mergeCourse(rec.base, local, server);
@@ -572,6 +594,7 @@ export class SyncEngine {
       notices: this.notices,
       loaded: this.loaded,
       reachedServer: this.reachedServer,
+      ready: this.loaded && (this.sinceRev > 0 || this.records.size > 0 || this.reachedServer || this.offline || this.needsAuth || !!this.transientError),
     };
   }
 }

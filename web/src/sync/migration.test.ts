@@ -56,7 +56,7 @@ describe('old-app migration', () => {
     await engine.flush();
     expect([...server.courses.keys()].sort()).toEqual(['6716873', 'done1', 'shared']);
     expect(server.courses.get('shared')?.title).toBe('Newer on server');
-    expect(server.settings.monthly_goal).toBe('4');
+    expect(server.settings.monthly_goal).toBe(4);
     expect(s.getItem(MIGRATED_KEY)).not.toBeNull();
 
     const puts = server.requests.filter((q) => q.method === 'PUT').length;

@@ -11,6 +11,7 @@ import type { SyncEngine } from './engine';
 export const OLD_COURSES_KEY = 'skilltrack_courses';
 export const OLD_GOAL_KEY = 'skilltrack_monthly_goal';
 export const MIGRATED_KEY = 'skilltrack_migrated_v1';
+export const DEFAULT_GOAL = 2;
 
 export interface KeyValue {
   getItem(k: string): string | null;
@@ -65,8 +66,10 @@ export async function migrateOldData(engine: SyncEngine, storage: KeyValue): Pro
   const fresh = old.filter((c) => engine.course(c.id) === null && engine.baseOf(c.id) === null);
   if (fresh.length > 0) await engine.upsertMany(fresh);
   const goal = storage.getItem(OLD_GOAL_KEY);
-  if (goal && /^\d+$/.test(goal.trim()) && snap.settings.monthly_goal === undefined) {
-    await engine.setSetting('monthly_goal', goal.trim());
+  // The server answers its default (2) for a goal nobody set; an old goal replaces only that.
+  const current = snap.settings.monthly_goal;
+  if (goal && /^\d+$/.test(goal.trim()) && (current === undefined || Number(current) === DEFAULT_GOAL)) {
+    await engine.setSetting('monthly_goal', Number(goal.trim()));
   }
   storage.setItem(MIGRATED_KEY, new Date().toISOString());
   return { ran: true, imported: fresh.length, skipped: old.length - fresh.length };

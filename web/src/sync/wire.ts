@@ -37,6 +37,7 @@ export interface ChangeFeed {
   courses: Course[];
   deleted: string[];
   rev: number;
+  more: boolean;
 }
 
 export function parseChanges(body: unknown): ChangeFeed | null {
@@ -49,23 +50,17 @@ export function parseChanges(body: unknown): ChangeFeed | null {
   const deleted = Array.isArray(del)
     ? del.map((d) => (typeof d === 'string' ? d : isObj(d) && typeof d.id === 'string' ? d.id : null)).filter((d): d is string => d !== null)
     : [];
-  return { courses, deleted, rev };
+  return { courses, deleted, rev, more: body.more === true };
 }
 
-export function parseSettings(body: unknown): Record<string, string> {
+/** GET /api/settings: an object of JSON values, kept as they are. */
+export function parseSettings(body: unknown): Record<string, unknown> {
   const src = isObj(body) && isObj(body.settings) ? body.settings : body;
-  const out: Record<string, string> = {};
-  if (isObj(src)) {
-    for (const [k, v] of Object.entries(src)) {
-      if (typeof v === 'string') out[k] = v;
-      else if (isObj(v) && typeof v.value === 'string') out[k] = v.value;
-      else if (typeof v === 'number') out[k] = String(v);
-    }
-  }
-  return out;
+  return isObj(src) ? { ...src } : {};
 }
 
 export function editableBody(c: Course): Record<string, unknown> {
   const { rev: _r, createdAt: _c, updatedAt: _u, completedAt: _d, ...rest } = c;
-  return rest;
+  // The server keeps "no purchase date" as null; locally it is the empty string.
+  return { ...rest, date: rest.date === '' ? null : rest.date };
 }

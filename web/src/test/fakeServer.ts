@@ -9,7 +9,7 @@ export class FakeServer {
   rev = 0;
   courses = new Map<string, Course>();
   tombstones = new Map<string, number>();
-  settings: Record<string, string> = {};
+  settings: Record<string, unknown> = {};
   down = false;
   requests: { method: string; path: string; ifMatch: string | null; body: unknown }[] = [];
   token: string | null = null;
@@ -52,9 +52,9 @@ export class FakeServer {
       const id = decodeURIComponent(m[1]);
       const cur = this.courses.get(id);
       const ifMatch = headers.get('If-Match');
-      if (ifMatch !== null) {
-        if (!cur) return json(404, { error: { code: 'not_found', message: 'no such course' } });
-        if (ifMatch !== `"${cur.rev}"`) return json(412, cur);
+      if (ifMatch !== null && (!cur || ifMatch !== `"${cur.rev}"`)) {
+        // The API's shape: the error, and the current copy (null when deleted) beside it.
+        return json(412, { error: { code: 'precondition_failed', message: 'stale' }, current: cur ?? null });
       }
       if (method === 'PUT') {
         if (typeof body.title !== 'string' || body.title.length === 0) {

@@ -8,12 +8,16 @@
 //! - `/fetch?url=U`: makes an outbound GET and reports the outcome as text
 //! - `/headers`: echoes the request headers, one `name: value` per line
 //! - `/body`: reads the request body and reports its length or the read error
+//! - `/kv/set?key=K&value=V`, `/kv/get?key=K`: the `default` key-value store
+//! - `/kv/open?store=S`, `/sql/open?db=D`: report whether opening is allowed
+//! - `/sql/counter`: increments a counter in a BEGIN..COMMIT over several calls
+//! - `/sql/write?id=N`: inserts row N (idempotent); `/sql/count`: counts rows
 
 #![cfg(target_arch = "wasm32")]
 
 wit_bindgen::generate!({
     path: "../../../wit",
-    world: "skilltrack:platform/static-site",
+    world: "skilltrack:platform/http-component",
     generate_all,
 });
 
@@ -47,7 +51,9 @@ impl Guest for Component {
                 }
             }
             "/sleep" => {
-                let ms: u64 = param(query, "ms").and_then(|v| v.parse().ok()).unwrap_or(1000);
+                let ms: u64 = param(query, "ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1000);
                 wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
                 respond(out, 200, &format!("slept {ms}ms"));
             }
@@ -68,8 +74,101 @@ impl Guest for Component {
                 let report = read_body(&request);
                 respond(out, 200, &report);
             }
+            p if p.starts_with("/kv/") || p.starts_with("/sql/") => match storage(p, query) {
+                Ok(text) => respond(out, 200, &text),
+                Err(text) => respond(out, 500, &text),
+            },
             _ => respond(out, 404, "no such route"),
         }
+    }
+}
+
+fn storage(path: &str, query: &str) -> Result<String, String> {
+    use fermyon::spin::key_value::Store;
+    use spin::sqlite::sqlite::{Connection, Value};
+    let q = |name: &str| param(query, name).unwrap_or("").to_string();
+    let db = || Connection::open("default").map_err(|e| format!("open: {e:?}"));
+    let setup = |c: &Connection| {
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+            &[],
+        )
+        .and_then(|_| {
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS writes (id INTEGER PRIMARY KEY)",
+                &[],
+            )
+        })
+        .map_err(|e| format!("setup: {e:?}"))
+    };
+    match path {
+        "/kv/set" => {
+            let store = Store::open("default").map_err(|e| format!("{e:?}"))?;
+            store
+                .set(&q("key"), q("value").as_bytes())
+                .map_err(|e| format!("{e:?}"))?;
+            Ok("stored".into())
+        }
+        "/kv/get" => {
+            let store = Store::open("default").map_err(|e| format!("{e:?}"))?;
+            match store.get(&q("key")).map_err(|e| format!("{e:?}"))? {
+                Some(v) => Ok(String::from_utf8_lossy(&v).into_owned()),
+                None => Ok("<none>".into()),
+            }
+        }
+        "/kv/open" => Ok(match Store::open(&q("store")) {
+            Ok(_) => "opened".into(),
+            Err(e) => format!("{e:?}"),
+        }),
+        "/sql/open" => Ok(match Connection::open(&q("db")) {
+            Ok(_) => "opened".into(),
+            Err(e) => format!("{e:?}"),
+        }),
+        "/sql/counter" => {
+            let c = db()?;
+            setup(&c)?;
+            let run = |sql: &str, params: &[Value]| {
+                c.execute(sql, params).map_err(|e| format!("{sql}: {e:?}"))
+            };
+            run("BEGIN", &[])?;
+            run("INSERT OR IGNORE INTO counter (id, n) VALUES (1, 0)", &[])?;
+            let rows = run("SELECT n FROM counter WHERE id = 1", &[])?;
+            let n = match rows.rows.first().and_then(|r| r.values.first()) {
+                Some(Value::Integer(n)) => *n,
+                other => return Err(format!("unexpected counter value {other:?}")),
+            };
+            run(
+                "UPDATE counter SET n = ? WHERE id = 1",
+                &[Value::Integer(n + 1)],
+            )?;
+            run("COMMIT", &[])?;
+            Ok((n + 1).to_string())
+        }
+        "/sql/write" => {
+            let id: i64 = q("id")
+                .parse()
+                .map_err(|_| "id must be an integer".to_string())?;
+            let c = db()?;
+            setup(&c)?;
+            c.execute(
+                "INSERT OR IGNORE INTO writes (id) VALUES (?)",
+                &[Value::Integer(id)],
+            )
+            .map_err(|e| format!("insert: {e:?}"))?;
+            Ok(format!("wrote {id}"))
+        }
+        "/sql/count" => {
+            let c = db()?;
+            setup(&c)?;
+            let rows = c
+                .execute("SELECT count(*) FROM writes", &[])
+                .map_err(|e| format!("count: {e:?}"))?;
+            match rows.rows.first().and_then(|r| r.values.first()) {
+                Some(Value::Integer(n)) => Ok(n.to_string()),
+                other => Err(format!("unexpected count {other:?}")),
+            }
+        }
+        _ => Err(format!("no storage route {path}")),
     }
 }
 

@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// `make bench-profile`: where the time of one `GET /api/courses` goes, host vs
+// native. perf cannot count instructions on this machine's virtual CPUs
+// (`perf stat -e instructions true` says <not supported>), so this runs each
+// server under valgrind's callgrind, switches instrumentation on only around
+// N requests, and groups the instruction counts by who executes them.
+//
+// Environment: PROFILE_REQUESTS (default 30), PROFILE_PATH (default /api/courses;
+// `{latest}` is replaced by the current revision), PROFILE_OUT (default profile.md),
+// PROFILE_SERVERS (default host,native); `--analyse-only` re-reads the last dumps. Output: target/bench/profile.md and the raw
+// callgrind files under target/bench/profile/.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCourses } from './lib/dataset.mjs';
+import { request, sendJson, closeIdle } from './lib/http.mjs';
+import { freePort, startServer } from './lib/servers.mjs';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const OUT = join(ROOT, 'target/bench');
+const WORK = join(OUT, 'profile');
+const REQUESTS = Number(process.env.PROFILE_REQUESTS ?? 30);
+const PATH = process.env.PROFILE_PATH ?? '/api/courses';
+const SERVERS = (process.env.PROFILE_SERVERS ?? 'host,native').split(',');
+const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, '../shared/fixtures/udemy_course_list.csv');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function command(name, port, dataDir) {
+  if (name === 'host') {
+    return [join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', join(ROOT, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+  }
+  return [join(ROOT, 'target/release/native-baseline'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+}
+
+/** Loads the library (and, for the host, fills the compiled-component cache) natively first. */
+async function prepare(name, dataDir) {
+  const port = await freePort();
+  const [bin, ...args] = command(name, port, dataDir);
+  const server = await startServer({ name, command: bin, args, port, cwd: ROOT, logPath: join(WORK, `${name}.prepare.log`) });
+  const res = await sendJson(`${server.url}/api/courses`, 'POST', loadCourses(FIXTURE));
+  if (res.status !== 200) throw new Error(`${name}: loading the library answered ${res.status}`);
+  closeIdle();
+  await server.stop();
+}
+
+async function profile(name) {
+  const dataDir = join(WORK, `${name}-data`);
+  rmSync(dataDir, { recursive: true, force: true });
+  await prepare(name, dataDir);
+  const port = await freePort();
+  const outFile = join(WORK, `callgrind.${name}.out`);
+  for (const f of readdirSync(WORK)) if (f.startsWith(`callgrind.${name}.out`)) rmSync(join(WORK, f));
+  const log = openSync(join(WORK, `${name}.valgrind.log`), 'w');
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`, ...command(name, port, dataDir)],
+    { cwd: ROOT, stdio: ['ignore', log, log] });
+  closeSync(log);
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { if ((await request(`${url}/health`, { fresh: true })).status === 200) break; } catch { /* starting */ }
+    if (i > 600) throw new Error(`${name} under valgrind did not start`);
+    await sleep(500);
+  }
+  // `{latest}` in the path stands for the current revision (the idle sync poll).
+  let path = PATH;
+  if (path.includes('{latest}')) {
+    const feed = JSON.parse((await request(`${url}/api/changes?since=0&limit=1000`)).body.toString());
+    path = path.replace('{latest}', String(feed.rev));
+  }
+  for (let i = 0; i < 5; i++) await request(url + path); // warm caches and pools
+  execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' });
+  let bytes = 0;
+  for (let i = 0; i < REQUESTS; i++) {
+    const res = await request(url + path, { timeoutMs: 120000 });
+    if (res.status !== 200) throw new Error(`${name}: ${path} answered ${res.status}`);
+    bytes = res.body.length;
+  }
+  execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' });
+  closeIdle();
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  const dump = readdirSync(WORK).filter((f) => f.startsWith(`callgrind.${name}.out.`)).sort().at(-1);
+  return { name, file: join(WORK, dump), bytes };
+}
+
+// Who executes an instruction, from callgrind_annotate's "file:function [object]".
+const CATEGORIES = [
+  ['wasm guest code (JIT-compiled component)', (f) => f.startsWith('???:0x')],
+  ['SQLite', (f) => f.includes('sqlite3.c')],
+  ['rusqlite', (f) => f.includes('/rusqlite-')],
+  ['wasmtime: component lift/lower (host<->guest copies)', (f) => /wasmtime[^ ]*component[/:]|component::func|typed\.rs|LowerContext|LiftContext/.test(f)],
+  ['wasmtime: instantiate, store, libcalls, other', (f) => f.includes('wasmtime')],
+  ['wasi / wasi-http (streams, fields, bodies)', (f) => /wasmtime_wasi|wasi-http|wasi_http/.test(f)],
+  ['libc malloc/free', (f) => /malloc\.c|_int_free|cfree/.test(f)],
+  ['libc memcpy/memmove/memset', (f) => /memmove|memcpy|memset|memcmp/.test(f)],
+  ['serde / serde_json', (f) => /serde/.test(f)],
+  ['skilltrack-api (native handlers)', (f) => /skilltrack_api|component\/api\/src/.test(f)],
+  ['tracker-host code', (f) => /tracker_host|\/host\/src\//.test(f)],
+  ['hyper / http', (f) => /hyper|\/http-|httparse/.test(f)],
+  ['tokio', (f) => /tokio/.test(f)],
+  ['kernel / ld.so / other libc', (f) => /\/lib\/x86_64-linux-gnu|ld-linux|\?\?\?:/.test(f)],
+  ['Rust core / alloc / std', (f) => /\/rustc\//.test(f)],
+];
+
+function categorise(file) {
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', '--auto=no', file], { maxBuffer: 256 * 1024 * 1024 }).toString();
+  const totals = new Map();
+  let total = 0;
+  const top = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/^\s*([\d,]+) \([ \d.]+%\)\s+(.*)$/);
+    if (!m || m[2].startsWith('PROGRAM TOTALS')) continue;
+    const n = Number(m[1].replaceAll(',', ''));
+    const what = m[2];
+    const cat = CATEGORIES.find(([, test]) => test(what))?.[0] ?? 'other';
+    totals.set(cat, (totals.get(cat) ?? 0) + n);
+    total += n;
+    if (top.length < 15) top.push({ n, what: what.replace(/\/root\/\.cargo\/registry\/src\/[^/]+\//, '').slice(0, 160) });
+  }
+  return { total, totals: [...totals].sort((a, b) => b[1] - a[1]), top };
+}
+
+async function main() {
+  mkdirSync(WORK, { recursive: true });
+  const results = [];
+  for (const name of SERVERS) {
+    let run;
+    if (process.argv.includes('--analyse-only')) {
+      // Re-read the last dumps (e.g. after changing the categories).
+      const dump = readdirSync(WORK).filter((f) => f.startsWith(`callgrind.${name}.out.`)).sort().at(-1);
+      run = { name, file: join(WORK, dump), bytes: NaN };
+    } else {
+      console.log(`[profile] ${name}: ${REQUESTS} x GET ${PATH} under callgrind`);
+      run = await profile(name);
+    }
+    results.push({ ...run, ...categorise(run.file) });
+  }
+  const perReq = (r) => r.total / REQUESTS;
+  let md = `# Where one \`GET ${PATH}\` goes (callgrind, instructions)\n\n`;
+  md += `${REQUESTS} sequential requests per server after 5 warm-up requests; counts are instructions executed by the whole server process while they ran, divided by ${REQUESTS}.\n\n`;
+  md += '| server | instructions per request | response bytes |\n| --- | ---: | ---: |\n';
+  for (const r of results) md += `| ${r.name} | ${Math.round(perReq(r)).toLocaleString('en-US')} | ${r.bytes.toLocaleString('en-US')} |\n`;
+  for (const r of results) {
+    md += `\n## ${r.name}\n\n| who | instructions per request | share |\n| --- | ---: | ---: |\n`;
+    for (const [cat, n] of r.totals) md += `| ${cat} | ${Math.round(n / REQUESTS).toLocaleString('en-US')} | ${((100 * n) / r.total).toFixed(1)}% |\n`;
+    md += '\nTop functions:\n\n| instructions per request | function |\n| ---: | --- |\n';
+    for (const t of r.top) md += `| ${Math.round(t.n / REQUESTS).toLocaleString('en-US')} | \`${t.what.replaceAll('|', '\\|')}\` |\n`;
+  }
+  writeFileSync(join(OUT, process.env.PROFILE_OUT ?? 'profile.md'), md);
+  console.log(md);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

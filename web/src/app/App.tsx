@@ -1,0 +1,190 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Course } from '../api/types';
+import { CourseDialog } from '../course/CourseDialog';
+import { Dashboard } from '../dashboard/Dashboard';
+import { DataView } from '../import/DataView';
+import { Library } from '../library/Library';
+import { categoryCounts, DEFAULT_FILTER, type LibraryFilter } from '../library/filter';
+import { ConfirmDialog } from '../ui/Dialog';
+import { Icon } from '../ui/Icon';
+import { SyncIndicator } from './SyncIndicator';
+import { useEngine, useSync } from './sync-context';
+import { TokenDialog } from './TokenDialog';
+import { applyTheme, loadTheme, type Theme } from './theme';
+import { UiContext, type ConfirmRequest, type Ui } from './ui-context';
+
+type View = 'dashboard' | 'library' | 'data';
+
+function viewFromHash(): View {
+  const h = location.hash.replace(/^#\/?/, '');
+  return h === 'library' || h === 'data' ? h : 'dashboard';
+}
+
+export function App() {
+  const engine = useEngine();
+  const { courses, notices } = useSync();
+  const [view, setView] = useState<View>(viewFromHash);
+  const [filter, setFilter] = useState<LibraryFilter>(DEFAULT_FILTER);
+  const [theme, setTheme] = useState<Theme>(loadTheme);
+  const [editing, setEditing] = useState<{ open: boolean; course: Course | null }>({ open: false, course: null });
+  const [confirmReq, setConfirmReq] = useState<(ConfirmRequest & { resolve: (ok: boolean) => void }) | null>(null);
+  const [toasts, setToasts] = useState<{ id: number; message: string }[]>([]);
+  const toastSeq = useRef(0);
+  const main = useRef<HTMLElement>(null);
+
+  useEffect(() => applyTheme(theme), [theme]);
+  useEffect(() => {
+    const onHash = () => setView(viewFromHash());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
+  const go = useCallback((v: View) => {
+    location.hash = `#/${v}`;
+    setView(v);
+    main.current?.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }, []);
+
+  const toast = useCallback((message: string) => {
+    const id = ++toastSeq.current;
+    setToasts((t) => [...t, { id, message }]);
+    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 5000);
+  }, []);
+
+  const ui: Ui = useMemo(
+    () => ({
+      edit: (course) => setEditing({ open: true, course }),
+      confirm: (req) => new Promise<boolean>((resolve) => setConfirmReq({ ...req, resolve })),
+      toast,
+    }),
+    [toast],
+  );
+
+  const openLibrary = (patch: Partial<LibraryFilter>) => {
+    setFilter((f) => ({ ...f, ...patch }));
+    go('library');
+  };
+
+  const cats = useMemo(() => categoryCounts(courses, filter.showArchived), [courses, filter.showArchived]);
+  const activeCount = courses.filter((c) => filter.showArchived || !c.isArchived).length;
+
+  const nav: { id: View; label: string; icon: string }[] = [
+    { id: 'dashboard', label: 'Dashboard', icon: 'home' },
+    { id: 'library', label: 'Library', icon: 'book' },
+    { id: 'data', label: 'Import & export', icon: 'data' },
+  ];
+
+  return (
+    <UiContext.Provider value={ui}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <div className="shell">
+        <aside className="sidebar" aria-label="Sidebar">
+          <div className="brand">
+            <span className="logo" aria-hidden="true">
+              <Icon name="check" />
+            </span>
+            SkillTrack
+          </div>
+          <nav aria-label="Main">
+            <ul className="nav-list">
+              {nav.map((n) => (
+                <li key={n.id}>
+                  <a href={`#/${n.id}`} className={`nav-item ${view === n.id ? 'active' : ''}`} aria-current={view === n.id ? 'page' : undefined} onClick={(e) => { e.preventDefault(); if (n.id === 'library') setFilter((f) => ({ ...f, category: null })); go(n.id); }}>
+                    <Icon name={n.icon} /> {n.label}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <nav aria-label="Categories" className="cat-nav">
+            <h2 className="side-head">Categories</h2>
+            <ul className="nav-list">
+              <li>
+                <button type="button" className={`nav-item ${view === 'library' && filter.category === null ? 'active' : ''}`} onClick={() => openLibrary({ category: null })}>
+                  All courses <span className="count">{activeCount}</span>
+                </button>
+              </li>
+              {cats.map((c) => (
+                <li key={c.category}>
+                  <button type="button" className={`nav-item ${view === 'library' && filter.category === c.category ? 'active' : ''}`} aria-current={view === 'library' && filter.category === c.category ? 'true' : undefined} onClick={() => openLibrary({ category: c.category })}>
+                    <span className="cat-name">{c.category}</span> <span className="count">{c.count}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        </aside>
+
+        <div className="content">
+          <header className="topbar">
+            <div className="brand mobile-only">
+              <span className="logo" aria-hidden="true">
+                <Icon name="check" />
+              </span>
+              SkillTrack
+            </div>
+            <span className="spacer" />
+            <SyncIndicator />
+            <button type="button" className="icon-btn" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Toggle theme">
+              <Icon name={theme === 'dark' ? 'sun' : 'moon'} />
+            </button>
+            <button type="button" className="btn primary add-top" onClick={() => ui.edit(null)}>
+              <Icon name="plus" /> <span className="hide-sm">Add course</span>
+            </button>
+          </header>
+
+          <main id="main" ref={main} tabIndex={-1}>
+            {view === 'dashboard' && <Dashboard openLibrary={openLibrary} />}
+            {view === 'library' && <Library filter={filter} setFilter={setFilter} />}
+            {view === 'data' && <DataView />}
+          </main>
+        </div>
+      </div>
+
+      <nav className="bottom-nav" aria-label="Main (mobile)">
+        {nav.map((n) => (
+          <a key={n.id} href={`#/${n.id}`} className={view === n.id ? 'active' : ''} aria-current={view === n.id ? 'page' : undefined} onClick={(e) => { e.preventDefault(); go(n.id); }}>
+            <Icon name={n.icon} size={20} />
+            <span>{n.id === 'data' ? 'Data' : n.label}</span>
+          </a>
+        ))}
+      </nav>
+
+      <CourseDialog open={editing.open} course={editing.course} onClose={() => setEditing({ open: false, course: null })} />
+      <ConfirmDialog
+        open={confirmReq !== null}
+        title={confirmReq?.title ?? ''}
+        message={confirmReq?.message ?? ''}
+        confirmLabel={confirmReq?.confirmLabel ?? 'OK'}
+        onConfirm={() => {
+          confirmReq?.resolve(true);
+          setConfirmReq(null);
+        }}
+        onCancel={() => {
+          confirmReq?.resolve(false);
+          setConfirmReq(null);
+        }}
+      />
+      <TokenDialog />
+
+      <div className="toasts" aria-live="polite">
+        {notices.map((n) => (
+          <div key={`n${n.id}`} className="toast conflict" role="alert" data-testid="conflict-notice">
+            <span>{n.message}</span>
+            <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => engine.dismissNotice(n.id)}>
+              ×
+            </button>
+          </div>
+        ))}
+        {toasts.map((t) => (
+          <div key={`t${t.id}`} className="toast" role="status">
+            {t.message}
+          </div>
+        ))}
+      </div>
+    </UiContext.Provider>
+  );
+}

@@ -1,0 +1,35 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './app/App';
+import { EngineContext } from './app/sync-context';
+import { applyTheme, loadTheme } from './app/theme';
+import { SyncEngine } from './sync/engine';
+import { migrateOldData } from './sync/migration';
+import { openLocalStore } from './sync/store';
+import { Transport, localStorageTokens } from './sync/transport';
+import './styles.css';
+
+async function boot() {
+  applyTheme(loadTheme());
+  const store = await openLocalStore();
+  const engine = new SyncEngine(store, new Transport('', localStorageTokens()), { autoPull: true });
+  await engine.load();
+
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <EngineContext.Provider value={engine}>
+        <App />
+      </EngineContext.Provider>
+    </StrictMode>,
+  );
+
+  // The old app's localStorage data moves over once the server has answered.
+  const unsubscribe = engine.subscribe(() => {
+    if (!engine.getSnapshot().reachedServer) return;
+    unsubscribe();
+    void migrateOldData(engine, localStorage);
+  });
+  engine.start();
+}
+
+void boot();
