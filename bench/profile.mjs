@@ -7,6 +7,7 @@
 //
 // Environment: PROFILE_REQUESTS (default 30), PROFILE_PATH (default /api/courses;
 // `{latest}` is replaced by the current revision), PROFILE_OUT (default profile.md),
+// PROFILE_MANIFEST (the host's manifest, default spin.toml),
 // PROFILE_SERVERS (default host,native); `--analyse-only` re-reads the last dumps. Output: target/bench/profile.md and the raw
 // callgrind files under target/bench/profile/.
 import { execFileSync, spawn } from 'node:child_process';
@@ -28,7 +29,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function command(name, port, dataDir) {
   if (name === 'host') {
-    return [join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', join(ROOT, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+    return [join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', resolve(ROOT, process.env.PROFILE_MANIFEST ?? 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
   }
   return [join(ROOT, 'target/release/native-baseline'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
 }

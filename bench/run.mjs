@@ -9,6 +9,8 @@
 //   BENCH_SERVERS   comma list of servers to run (default host,native,seed)
 //   BENCH_OUT       output directory (default target/bench)
 //   BENCH_HOST_LOG  RUST_LOG for the host (default: unset, the host's own default)
+//   BENCH_MANIFEST  manifest the host serves (default spin.toml)
+//   BENCH_SKIP      parts to leave out: coldstart,hotswap
 import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +37,10 @@ const NATIVE_BIN = process.env.NATIVE_BASELINE_BIN ?? join(ROOT, 'target/release
 // The host runs with its own default log filter (a line per request at info), as
 // shipped; BENCH_HOST_LOG sets RUST_LOG for it instead.
 const HOST_LOG = process.env.BENCH_HOST_LOG ?? '';
+// Another manifest for the host (experiments, e.g. a component built differently).
+// Parts to leave out, comma separated: coldstart, hotswap.
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((x) => x.trim()));
+const MANIFEST = resolve(ROOT, process.env.BENCH_MANIFEST ?? 'spin.toml');
 
 // The load: readers as in wasmtime's own measurements here (16 connections on 2
 // wrk threads); writers one connection per wrk thread, so the seed's GET+POST
@@ -79,7 +85,7 @@ async function latestRev(url) {
   let since = 0;
   for (let i = 0; i < 1000; i++) {
     const res = await json(`${url}/api/changes?since=${since}`);
-    if (res.status !== 200) return null;
+    if (res.status !== 200 || typeof res.json?.rev !== 'number') return null;
     since = res.json.rev;
     if (!res.json.more) return since;
   }
@@ -118,7 +124,7 @@ async function runScenario(server, sc, ctx) {
 function serverCommand(name, port, dataDir) {
   switch (name) {
     case 'host':
-      return { command: HOST_BIN, args: ['up', '--manifest', join(ROOT, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
+      return { command: HOST_BIN, args: ['up', '--manifest', MANIFEST, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
         env: HOST_LOG ? { RUST_LOG: HOST_LOG } : {}, cwd: ROOT };
     case 'native':
     case 'native_normal':
@@ -184,7 +190,7 @@ async function main() {
   const results = {
     startedAt: new Date().toISOString(),
     machine: machine(),
-    settings: { hostLog: HOST_LOG || 'host default', seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
+    settings: { hostLog: HOST_LOG || 'host default', manifest: MANIFEST, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
     scenarios: SCENARIOS.map(({ key, label, group, servers }) => ({ key, label, group, servers })),
     servers: {},
   };
@@ -207,10 +213,12 @@ async function main() {
       log(`${name}: failed: ${e.message ?? e}`);
     }
   }
-  if (SERVERS.includes('host') && existsSync(HOST_BIN)) {
+  if (SERVERS.includes('host') && existsSync(HOST_BIN) && !SKIP.has('coldstart')) {
     results.coldStart = await coldStart({ root: ROOT, hostBin: HOST_BIN, work: join(WORK, 'coldstart'), logPath: join(OUT, 'coldstart.log'), repeats: QUICK ? 1 : 3 })
       .catch((e) => ({ unavailable: String(e.message ?? e).split('\n')[0] }));
     log('cold start:', JSON.stringify(results.coldStart));
+  }
+  if (SERVERS.includes('host') && existsSync(HOST_BIN) && !SKIP.has('hotswap')) {
     results.hotSwap = await hotSwap({ root: ROOT, hostBin: HOST_BIN, work: join(WORK, 'hotswap'), logPath: join(OUT, 'hotswap.log'), swaps: QUICK ? 2 : 5 })
       .catch((e) => ({ unavailable: String(e.message ?? e).split('\n')[0] }));
     log('hot swap:', JSON.stringify(results.hotSwap));

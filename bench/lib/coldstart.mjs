@@ -12,7 +12,7 @@ const median = (xs) => {
 async function startOnce({ root, hostBin, dataDir, logPath }) {
   const port = await freePort();
   const server = await startServer({
-    name: 'host', port, logPath, cwd: root, env: { RUST_LOG: 'warn' },
+    name: 'host', port, logPath, cwd: root,
     command: hostBin,
     args: ['up', '--manifest', join(root, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
   });

@@ -2,6 +2,7 @@
 // version serving, and what requests running meanwhile see. Each upload is the
 // built API component with one extra custom section (a unique payload), so it is
 // a new version (new content hash) that behaves exactly like the old one.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request, json } from './http.mjs';
@@ -41,13 +42,25 @@ function activeVersion(body) {
   return body.active?.id ?? body.active?.hash ?? body.active ?? body.activeVersion ?? null;
 }
 
-export async function hotSwap({ root, hostBin, work, logPath, swaps = 5, adminPort = 3001 }) {
+/** The `up` flag that sets the admin listener, if this build of the host has one. */
+function adminListenFlag(hostBin) {
+  const help = execFileSync(hostBin, ['up', '--help']).toString();
+  return help.match(/--admin[-a-z]*(listen|addr)[-a-z]*/)?.[0] ?? null;
+}
+
+export async function hotSwap({ root, hostBin, work, logPath, swaps = 5 }) {
+  // The admin listener gets a port of its own: a fixed default (3001) could be a
+  // developer's running host, which a benchmark must never upload to.
+  const flag = adminListenFlag(hostBin);
+  if (!flag) return { unavailable: 'tracker-host up has no admin listener option yet (the admin API is not built)' };
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const port = await freePort();
+  const adminPort = await freePort();
   const server = await startServer({
-    name: 'host', port, logPath, cwd: root, env: { RUST_LOG: 'warn' }, command: hostBin,
-    args: ['up', '--manifest', join(root, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data')],
+    name: 'host', port, logPath, cwd: root, command: hostBin,
+    args: ['up', '--manifest', join(root, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data'),
+      flag, `127.0.0.1:${adminPort}`],
   });
   const admin = `http://127.0.0.1:${adminPort}${ADMIN_PATH}`;
   try {

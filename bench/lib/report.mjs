@@ -19,6 +19,12 @@ function get(results, server, key) {
   return figures(results.servers[server]?.scenarios?.[key]);
 }
 
+/** req/s, flagged when some requests failed (then the rate is not comparable). */
+function rate(f) {
+  if (!f) return '-';
+  return f.errors ? `${fmtInt(f.perS)} (**${fmtInt(f.errors)} errors**)` : fmtInt(f.perS);
+}
+
 function ratio(a, b) {
   return a && b && b.perS ? a.perS / b.perS : null;
 }
@@ -33,7 +39,7 @@ function summaryTable(r) {
     const n = sc.servers.includes('native') ? get(r, 'native', sc.key) : null;
     const s = sc.servers.includes('seed') ? get(r, 'seed', sc.key) : null;
     const label = sc.key === 'write' ? `${sc.label} (host: PATCH; seed: GET + POST of the whole list; per update)` : sc.label;
-    rows.push(`| ${label} | ${fmtInt(h?.perS)} | ${fmtMs(h?.p50)} | ${fmtMs(h?.p99)} | ${fmtMiB(h?.rss)} | ${sc.servers.includes('native') ? fmtInt(n?.perS) : 'n/a'} | ${fmtRatio(ratio(h, n))} | ${sc.servers.includes('seed') ? fmtInt(s?.perS) : 'n/a'} | ${fmtRatio(ratio(h, s))} |`);
+    rows.push(`| ${label} | ${rate(h)} | ${fmtMs(h?.p50)} | ${fmtMs(h?.p99)} | ${fmtMiB(h?.rss)} | ${sc.servers.includes('native') ? rate(n) : 'n/a'} | ${fmtRatio(ratio(h, n))} | ${sc.servers.includes('seed') ? rate(s) : 'n/a'} | ${fmtRatio(ratio(h, s))} |`);
   }
   return rows.join('\n');
 }

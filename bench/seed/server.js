@@ -64,6 +64,9 @@ app.post('/api/settings/:key', (req, res) => {
   res.json({ value: req.body.value });
 });
 
+// Unknown API paths are JSON 404s, not the front end.
+app.all('/api/*', (_req, res) => res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } }));
+
 if (staticDir) {
   // The seed served its built front end with express.static (no precompression).
   app.use(express.static(staticDir));

@@ -108,11 +108,7 @@ impl Kind {
 impl fmt::Display for BackupReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bytes: u64 = self.files.iter().map(|e| e.size).sum();
-        let out = if self.out.as_os_str() == STDIO {
-            "standard output".to_string()
-        } else {
-            self.out.display().to_string()
-        };
+        let out = describe(&self.out, "standard output");
         write!(
             f,
             "backup written to {out}: {} files, {bytes} bytes",
@@ -130,7 +126,7 @@ impl fmt::Display for VerifyReport {
         write!(
             f,
             "{} is intact: {} files, every checksum and integrity_check passed",
-            self.backup.display(),
+            describe(&self.backup, "the backup on standard input"),
             self.files.len()
         )
     }
@@ -148,6 +144,15 @@ impl fmt::Display for RestoreReport {
             write!(f, "; the data it replaced is in {}", prev.display())?;
         }
         Ok(())
+    }
+}
+
+/// A path for messages, naming `-` for what it stands for.
+fn describe(path: &Path, stdio: &str) -> String {
+    if path.as_os_str() == STDIO {
+        stdio.to_string()
+    } else {
+        path.display().to_string()
     }
 }
 

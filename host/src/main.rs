@@ -2,6 +2,7 @@
 //! with Spin's SQLite, key-value and variables capabilities.
 
 mod app;
+mod backup;
 mod caps;
 mod database;
 mod engine;
@@ -40,6 +41,42 @@ struct Cli {
 enum Command {
     /// Serve the manifest's HTTP components until SIGTERM or SIGINT.
     Up(UpArgs),
+    /// Write the data dir's databases and key-value store to one backup file
+    /// (SQLite's online backup API: safe while `up` runs and writes).
+    Backup(BackupArgs),
+    /// Replace a data dir's data with a backup's, after verifying it; refused while
+    /// `up` runs on that data dir.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// Data directory to back up.
+    #[arg(long, env = "TRACKER_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+
+    /// Backup file to write (replaced atomically); `-` writes to standard output.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    /// Data directory to restore into (created if missing).
+    #[arg(long, env = "TRACKER_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+
+    /// Backup file to read; `-` reads standard input.
+    #[arg(long)]
+    from: PathBuf,
+
+    /// Replace data already in the data dir (it is moved to `pre-restore-<time>/`).
+    #[arg(long)]
+    force: bool,
+
+    /// Only check the backup (format, checksums, integrity); change nothing.
+    #[arg(long)]
+    verify_only: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,6 +124,11 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up(args),
+        Command::Backup(a) => backup::backup(&a.data_dir, &a.out).map(|r| eprintln!("{r}")),
+        Command::Restore(a) if a.verify_only => backup::verify(&a.from).map(|r| eprintln!("{r}")),
+        Command::Restore(a) => {
+            backup::restore(&a.from, &a.data_dir, a.force).map(|r| eprintln!("{r}"))
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -250,7 +292,9 @@ mod tests {
     #[test]
     fn cli_defaults_are_the_documented_ones() {
         let cli = Cli::try_parse_from(["tracker-host", "up"]).expect("defaults parse");
-        let Command::Up(args) = cli.command;
+        let Command::Up(args) = cli.command else {
+            panic!("`up` parses as Command::Up");
+        };
         assert_eq!(args.manifest, PathBuf::from("spin.toml"));
         assert_eq!(args.listen.to_string(), "127.0.0.1:3000");
         assert_eq!(args.request_timeout, Duration::from_secs(30));

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make image-test`: runs the image the way Kubernetes does (non-root, read-only root
 # filesystem, no capabilities, /data on a volume) on a loopback port, and checks
-# /health, a write, a graceful stop, a new container on the same volume, and that the
-# write is still there. Cleans up its containers and volume whatever happens.
+# /health, a write, a graceful stop, a new container on the same volume, that the
+# write is still there, and a backup streamed out of the running container. Cleans up
+# its containers and volume whatever happens.
 #
 # Usage: image-test.sh IMAGE
 set -euo pipefail
@@ -92,6 +93,16 @@ check "the setting survived the restart" \
 check "the course survived the restart" \
     sh -c "curl -fsS '$base/api/courses/image-test' | grep -q '$marker'"
 check "the static app is served" sh -c "curl -fsS '$base/' | grep -qi '<html'"
+
+# What `make k8s-backup` does through kubectl exec: a backup streamed out of the
+# running container (read-only root fs, /tmp on tmpfs), then checked by the image.
+backup_file=$(mktemp)
+trap 'rm -f "$backup_file"; cleanup' EXIT
+check "tracker-host backup --out - runs inside the running container" sh -c \
+    "'$PODMAN' ${PODMAN_GLOBAL[*]} exec '$name' /tracker-host backup --data-dir /data --out - > '$backup_file'"
+check "the streamed backup verifies" \
+    "$PODMAN" "${PODMAN_GLOBAL[@]}" run --rm -i "${PODMAN_RUN[@]}" --read-only --tmpfs /tmp \
+    --entrypoint /tracker-host "$image" restore --verify-only --from - <"$backup_file"
 
 echo "image-test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -255,6 +255,10 @@ fn backup_during_writes_holds_every_acknowledged_write_and_restores_exactly() {
     let in_kv = titles_in_database(&work.path().join("key-value.db"));
     let courses_in_backup = assert_prefix("courses in the backup", &in_sqlite, acked_before_backup);
     let settings_in_backup = assert_prefix("settings in the backup", &in_kv, acked_before_backup);
+    eprintln!(
+        "acknowledged before the backup: {acked_before_backup}; in the backup: {courses_in_backup} \
+         courses, {settings_in_backup} settings; acknowledged in all: {acked_total}"
+    );
     // At most the one write in flight when the writer was stopped is beyond the acks.
     assert!(courses_in_backup <= acked_total + 1 && settings_in_backup <= acked_total + 1);
 

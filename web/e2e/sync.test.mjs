@@ -203,3 +203,38 @@ describe('token-protected API', () => {
     await context.close();
   });
 });
+
+describe('server down', () => {
+  let h, b;
+  before(async () => {
+    h = await startHost();
+    b = await launchBrowser();
+  });
+  after(async () => {
+    await b?.close();
+    await h?.stop();
+  });
+
+  it('starts from the kept app shell and local copy when the server is gone, and keeps taking edits', async () => {
+    const context = await b.newContext();
+    const page = await context.newPage();
+    await page.goto(h.url + '/');
+    await page.getByRole('button', { name: 'Load sample courses' }).first().click();
+    await waitForState(page, 'synced');
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await waitFor('shell cached', () => page.evaluate(async () => (await caches.keys()).length > 0 && !!(await caches.match('/'))));
+    const before = (await h.courses()).length;
+    assert.ok(before >= 6);
+
+    await h.stop();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await waitForState(page, 'offline');
+    await page.getByRole('link', { name: 'Library' }).first().click();
+    const cards = page.locator('ul[aria-label="Courses"] article');
+    await waitFor('courses from the local copy', async () => (await cards.count()) === before);
+    await cards.first().getByRole('button', { name: /^Increase progress of/ }).click();
+    await waitFor('edit queued', async () => (await page.getByTestId('sync-indicator').getAttribute('data-pending')) === '1');
+    await context.close();
+  });
+});

@@ -30,6 +30,13 @@ async function boot() {
     void migrateOldData(engine, localStorage);
   });
   engine.start();
+
+  // The app shell is kept by a service worker so a reload works with the server down.
+  if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js').catch(() => {
+      /* without it the app still works; it just needs the server to load */
+    });
+  }
 }
 
 void boot();

@@ -2,7 +2,7 @@
 //! a rusqlite connection serves one thread at a time, so each request borrows one.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use skilltrack_api::native::NativeBackend;
 
@@ -20,6 +20,7 @@ struct Inner {
     dir: PathBuf,
     synchronous: Synchronous,
     idle: Mutex<Vec<NativeBackend>>,
+    writer: Mutex<()>,
 }
 
 impl BackendPool {
@@ -30,6 +31,7 @@ impl BackendPool {
                 dir: dir.to_path_buf(),
                 synchronous,
                 idle: Mutex::new(Vec::new()),
+                writer: Mutex::new(()),
             }),
         };
         let first = pool.connect()?;
@@ -57,6 +59,12 @@ impl BackendPool {
             Some(b) => Ok(b),
             None => self.connect(),
         }
+    }
+
+    /// Writers queue here, as they queue on tracker-host's per-database writer lock,
+    /// instead of meeting SQLITE_BUSY and sleeping in SQLite's busy handler.
+    pub fn writer(&self) -> MutexGuard<'_, ()> {
+        self.inner.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn put_back(&self, backend: NativeBackend) {

@@ -60,8 +60,10 @@ async fn answer(
         }
     }
     let api_req = api_req.with_body(body.to_vec());
+    let reads_only = matches!(api_req.method.as_str(), "GET" | "HEAD");
     let handled = tokio::task::spawn_blocking(move || {
         let backend = pool.take()?;
+        let _writer = (!reads_only).then(|| pool.writer());
         let response = skilltrack_api::handle(&backend, api_req);
         pool.put_back(backend);
         anyhow::Ok(response)

@@ -9,7 +9,13 @@ use serde_json::{Map, Value as Json, json};
 /// Entries kept; older ones are pruned as new ones arrive.
 const KEEP: i64 = 10_000;
 
-fn insert<B: Backend>(tx: &Tx<'_, B>, at: &str, c: &Course, kind: &str, detail: Json) -> ApiResult<()> {
+fn insert<B: Backend>(
+    tx: &Tx<'_, B>,
+    at: &str,
+    c: &Course,
+    kind: &str,
+    detail: Json,
+) -> ApiResult<()> {
     tx.exec(
         "INSERT INTO activity (at, rev, course_id, title, kind, detail) VALUES (?, ?, ?, ?, ?, ?)",
         &[
@@ -25,7 +31,12 @@ fn insert<B: Backend>(tx: &Tx<'_, B>, at: &str, c: &Course, kind: &str, detail: 
 }
 
 /// Record what a write did to a course (`old` is the live version before it).
-pub fn record_change<B: Backend>(tx: &Tx<'_, B>, old: Option<&Course>, new: &Course, at: &str) -> ApiResult<()> {
+pub fn record_change<B: Backend>(
+    tx: &Tx<'_, B>,
+    old: Option<&Course>,
+    new: &Course,
+    at: &str,
+) -> ApiResult<()> {
     let Some(old) = old else {
         return insert(
             tx,
@@ -36,10 +47,22 @@ pub fn record_change<B: Backend>(tx: &Tx<'_, B>, old: Option<&Course>, new: &Cou
         );
     };
     if old.completion_ratio != new.completion_ratio {
-        insert(tx, at, new, "progress", json!({"from": old.completion_ratio, "to": new.completion_ratio}))?;
+        insert(
+            tx,
+            at,
+            new,
+            "progress",
+            json!({"from": old.completion_ratio, "to": new.completion_ratio}),
+        )?;
     }
     if old.status != new.status {
-        insert(tx, at, new, "status", json!({"from": old.status, "to": new.status}))?;
+        insert(
+            tx,
+            at,
+            new,
+            "status",
+            json!({"from": old.status, "to": new.status}),
+        )?;
     }
     let mut fields = Vec::new();
     let mut note = |changed: bool, name: &str| {
@@ -53,10 +76,16 @@ pub fn record_change<B: Backend>(tx: &Tx<'_, B>, old: Option<&Course>, new: &Cou
     note(old.notes != new.notes, "notes");
     note(old.is_favorite != new.is_favorite, "isFavorite");
     note(old.total_lessons != new.total_lessons, "totalLessons");
-    note(old.completed_lessons != new.completed_lessons, "completedLessons");
+    note(
+        old.completed_lessons != new.completed_lessons,
+        "completedLessons",
+    );
     note(old.deadline != new.deadline, "deadline");
     note(old.sort_order != new.sort_order, "sortOrder");
-    note(old.pinned_to_dashboard != new.pinned_to_dashboard, "pinnedToDashboard");
+    note(
+        old.pinned_to_dashboard != new.pinned_to_dashboard,
+        "pinnedToDashboard",
+    );
     note(old.is_archived != new.is_archived, "isArchived");
     if !fields.is_empty() {
         insert(tx, at, new, "updated", json!({ "fields": fields }))?;

@@ -19,17 +19,19 @@ pub fn check(b: &impl Backend, req: &Request) -> ApiResult<()> {
     // Failing closed: if the variable cannot be read we do not know whether a
     // token is required.
     let token = b.variable(TOKEN_VARIABLE).map_err(|e| {
-        ApiError::new(503, "config_unavailable", format!("cannot read api_token: {e}"))
+        ApiError::new(
+            503,
+            "config_unavailable",
+            format!("cannot read api_token: {e}"),
+        )
     })?;
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Ok(());
     };
-    let presented = req
-        .header("authorization")
-        .and_then(|h| {
-            let (scheme, rest) = h.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-        });
+    let presented = req.header("authorization").and_then(|h| {
+        let (scheme, rest) = h.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    });
     match presented {
         Some(p) if same(p.as_bytes(), token.as_bytes()) => Ok(()),
         _ => Err(ApiError::new(

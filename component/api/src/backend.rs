@@ -114,6 +114,8 @@ pub trait Backend {
 
     /// Wait a little before retrying a busy database.
     fn backoff(&self, attempt: u32) {
-        std::thread::sleep(std::time::Duration::from_millis(u64::from(5 * (attempt + 1))));
+        std::thread::sleep(std::time::Duration::from_millis(u64::from(
+            5 * (attempt + 1),
+        )));
     }
 }

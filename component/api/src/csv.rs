@@ -35,7 +35,10 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
         let Some(c) = chars.next() else {
             if in_record {
                 fields.push(std::mem::take(&mut field));
-                records.push(Record { line: record_line, fields: std::mem::take(&mut fields) });
+                records.push(Record {
+                    line: record_line,
+                    fields: std::mem::take(&mut fields),
+                });
             }
             return Ok(records);
         };
@@ -94,7 +97,10 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
                 }
                 line += 1;
                 fields.push(std::mem::take(&mut field));
-                records.push(Record { line: record_line, fields: std::mem::take(&mut fields) });
+                records.push(Record {
+                    line: record_line,
+                    fields: std::mem::take(&mut fields),
+                });
                 in_record = false;
             }
             other => field.push(other),
@@ -103,9 +109,7 @@ pub fn parse(text: &str) -> Result<Vec<Record>, CsvError> {
 }
 
 fn needs_quotes(field: &str) -> bool {
-    field.contains([',', '"', '\r', '\n'])
-        || field.starts_with(' ')
-        || field.ends_with(' ')
+    field.contains([',', '"', '\r', '\n']) || field.starts_with(' ') || field.ends_with(' ')
 }
 
 /// Append one record, quoting fields only where needed, ending with CRLF
@@ -139,7 +143,10 @@ mod tests {
         let text = "a,\"b, c\",\"say \"\"hi\"\"\"\r\n1,\"two\nlines\",3\n";
         assert_eq!(
             fields(text),
-            vec![vec!["a", "b, c", "say \"hi\""], vec!["1", "two\nlines", "3"]]
+            vec![
+                vec!["a", "b, c", "say \"hi\""],
+                vec!["1", "two\nlines", "3"]
+            ]
         );
     }
 
@@ -147,12 +154,18 @@ mod tests {
     fn records_know_the_line_they_start_on() {
         let text = "h1,h2\n\"x\ny\",1\n\nz,2";
         let recs = parse(text).unwrap();
-        assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 2, 5]);
+        assert_eq!(
+            recs.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![1, 2, 5]
+        );
     }
 
     #[test]
     fn bom_crlf_and_missing_final_newline_are_fine() {
-        assert_eq!(fields("\u{feff}a,b\r\nc,"), vec![vec!["a", "b"], vec!["c", ""]]);
+        assert_eq!(
+            fields("\u{feff}a,b\r\nc,"),
+            vec![vec!["a", "b"], vec!["c", ""]]
+        );
         assert_eq!(fields("a,\"\"\r\n"), vec![vec!["a", ""]]);
     }
 
@@ -165,8 +178,14 @@ mod tests {
     #[test]
     fn writer_quotes_only_what_needs_it_and_round_trips() {
         let mut out = String::new();
-        write_record(&mut out, &["1", "a, b", "say \"x\"", "line\nbreak", "plain", ""]);
-        assert_eq!(out, "1,\"a, b\",\"say \"\"x\"\"\",\"line\nbreak\",plain,\r\n");
+        write_record(
+            &mut out,
+            &["1", "a, b", "say \"x\"", "line\nbreak", "plain", ""],
+        );
+        assert_eq!(
+            out,
+            "1,\"a, b\",\"say \"\"x\"\"\",\"line\nbreak\",plain,\r\n"
+        );
         assert_eq!(
             fields(&out),
             vec![vec!["1", "a, b", "say \"x\"", "line\nbreak", "plain", ""]]

@@ -122,7 +122,11 @@ pub fn normalize_timestamp(s: &str) -> Option<String> {
     if b[13] != b':' || b[16] != b':' {
         return None;
     }
-    let (h, mi, sec) = (digits(&s[11..13])?, digits(&s[14..16])?, digits(&s[17..19])?);
+    let (h, mi, sec) = (
+        digits(&s[11..13])?,
+        digits(&s[14..16])?,
+        digits(&s[17..19])?,
+    );
     if h > 23 || mi > 59 || sec > 60 {
         return None;
     }
@@ -138,12 +142,10 @@ pub fn normalize_timestamp(s: &str) -> Option<String> {
         digits(&padded[..3])?
     };
     let days = days_from_civil(i64::from(date.year), date.month, date.day);
-    let millis = ((days * 86_400
-        + i64::from(h) * 3600
-        + i64::from(mi) * 60
-        + i64::from(sec.min(59)))
-        * 1000)
-        + i64::from(ms);
+    let millis =
+        ((days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(sec.min(59)))
+            * 1000)
+            + i64::from(ms);
     Some(timestamp(millis))
 }
 
@@ -153,7 +155,10 @@ mod tests {
 
     #[test]
     fn iso_dates_must_exist_on_the_calendar() {
-        assert_eq!(Date::parse_iso("2025-12-26").map(|d| d.us()), Some("12/26/2025".into()));
+        assert_eq!(
+            Date::parse_iso("2025-12-26").map(|d| d.us()),
+            Some("12/26/2025".into())
+        );
         assert!(Date::parse_iso("2024-02-29").is_some());
         assert!(Date::parse_iso("2023-02-29").is_none());
         assert!(Date::parse_iso("2023-13-01").is_none());
@@ -165,8 +170,14 @@ mod tests {
 
     #[test]
     fn us_dates_take_one_or_two_digit_parts() {
-        assert_eq!(Date::parse_us("1/3/2022").map(|d| d.iso()), Some("2022-01-03".into()));
-        assert_eq!(Date::parse_us("12/26/2025").map(|d| d.iso()), Some("2025-12-26".into()));
+        assert_eq!(
+            Date::parse_us("1/3/2022").map(|d| d.iso()),
+            Some("2022-01-03".into())
+        );
+        assert_eq!(
+            Date::parse_us("12/26/2025").map(|d| d.iso()),
+            Some("2025-12-26".into())
+        );
         assert!(Date::parse_us("13/1/2022").is_none());
         assert!(Date::parse_us("2/30/2022").is_none());
         assert!(Date::parse_us("1/3/22").is_none());

@@ -5,9 +5,12 @@ use crate::backend::BackendError;
 use crate::http::Response;
 use serde_json::{Map, Value as Json, json};
 
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{status} {code}: {message}")]
-pub struct ApiError {
+/// Boxed so that `Result<T, ApiError>` stays one pointer wide on the happy path.
+#[derive(Debug, Clone)]
+pub struct ApiError(Box<ErrorBody>);
+
+#[derive(Debug, Clone)]
+pub struct ErrorBody {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
@@ -21,9 +24,30 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl std::ops::Deref for ApiError {
+    type Target = ErrorBody;
+    fn deref(&self) -> &ErrorBody {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorBody {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
+        ApiError(Box::new(ErrorBody {
             status,
             code,
             message: message.into(),
@@ -31,7 +55,7 @@ impl ApiError {
             details: Map::new(),
             extra: Map::new(),
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// 400 for a field that fails validation.
@@ -66,8 +90,12 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(allow: &str) -> Self {
-        ApiError::new(405, "method_not_allowed", format!("allowed methods: {allow}"))
-            .with_header("allow", allow)
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            format!("allowed methods: {allow}"),
+        )
+        .with_header("allow", allow)
     }
 
     pub fn with_field(mut self, field: &str) -> Self {

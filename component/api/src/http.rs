@@ -193,7 +193,9 @@ mod tests {
         assert_eq!(r.query_param("flag").as_deref(), Some(""));
         assert_eq!(r.query_param("missing"), None);
         assert_eq!(
-            Request::new("GET", "/x?a=%zz%4").query_param("a").as_deref(),
+            Request::new("GET", "/x?a=%zz%4")
+                .query_param("a")
+                .as_deref(),
             Some("%zz%4")
         );
     }

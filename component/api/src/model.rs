@@ -214,9 +214,9 @@ pub fn check_notes(field: &str, notes: &str) -> ApiResult<()> {
 }
 
 fn check_no_control(field: &str, s: &str, allow_line_breaks: bool) -> ApiResult<()> {
-    let bad = s.chars().any(|c| {
-        c.is_control() && !(allow_line_breaks && matches!(c, '\n' | '\r' | '\t'))
-    });
+    let bad = s
+        .chars()
+        .any(|c| c.is_control() && !(allow_line_breaks && matches!(c, '\n' | '\r' | '\t')));
     if bad {
         Err(ApiError::invalid_field(
             field,
@@ -289,9 +289,9 @@ fn expect_timestamp(field: &str, v: &Json) -> ApiResult<Option<String>> {
 /// Read a JSON object's client fields, checking each one's type and range.
 /// With `keep_stamps` (backups) the server stamps are read too.
 pub fn parse_fields(body: &Json, keep_stamps: bool) -> ApiResult<CourseFields> {
-    let obj: &Map<String, Json> = body.as_object().ok_or_else(|| {
-        ApiError::bad_request("invalid_body", "a course must be a JSON object")
-    })?;
+    let obj: &Map<String, Json> = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("invalid_body", "a course must be a JSON object"))?;
     let mut f = CourseFields::default();
     for (key, v) in obj {
         let k = key.as_str();
@@ -333,9 +333,7 @@ pub fn parse_fields(body: &Json, keep_stamps: bool) -> ApiResult<CourseFields> {
             "isArchived" => f.is_archived = Some(expect_bool(k, v)?),
             "totalLessons" => f.total_lessons = Some(expect_int(k, v, 0, MAX_LESSONS)?),
             "completedLessons" => f.completed_lessons = Some(expect_int(k, v, 0, MAX_LESSONS)?),
-            "sortOrder" => {
-                f.sort_order = Some(expect_int(k, v, -MAX_SORT_ORDER, MAX_SORT_ORDER)?)
-            }
+            "sortOrder" => f.sort_order = Some(expect_int(k, v, -MAX_SORT_ORDER, MAX_SORT_ORDER)?),
             "createdAt" if keep_stamps => f.created_at = expect_timestamp(k, v)?,
             "updatedAt" if keep_stamps => f.updated_at = expect_timestamp(k, v)?,
             "completedAt" if keep_stamps => f.completed_at = expect_timestamp(k, v)?,
@@ -345,11 +343,10 @@ pub fn parse_fields(body: &Json, keep_stamps: bool) -> ApiResult<CourseFields> {
                 }
             }
             _ => {
-                return Err(ApiError::bad_request(
-                    "unknown_field",
-                    format!("unknown field {k:?}"),
-                )
-                .with_field(k));
+                return Err(
+                    ApiError::bad_request("unknown_field", format!("unknown field {k:?}"))
+                        .with_field(k),
+                );
             }
         }
     }
@@ -495,7 +492,7 @@ mod tests {
     }
 
     fn field_of(r: ApiResult<CourseFields>) -> String {
-        r.err().and_then(|e| e.field).unwrap_or_default()
+        r.err().and_then(|e| e.field.clone()).unwrap_or_default()
     }
 
     #[test]
@@ -552,34 +549,70 @@ mod tests {
 
     #[test]
     fn ratio_and_status_follow_each_other() {
-        let c = replace("a", &fields(json!({"title": "t", "completionRatio": 100})).unwrap(), 0).unwrap();
+        let c = replace(
+            "a",
+            &fields(json!({"title": "t", "completionRatio": 100})).unwrap(),
+            0,
+        )
+        .unwrap();
         assert_eq!(c.status, Status::Completed);
-        let c = replace("a", &fields(json!({"title": "t", "completionRatio": 30})).unwrap(), 0).unwrap();
+        let c = replace(
+            "a",
+            &fields(json!({"title": "t", "completionRatio": 30})).unwrap(),
+            0,
+        )
+        .unwrap();
         assert_eq!(c.status, Status::InProgress);
         let c = replace("a", &fields(json!({"title": "t"})).unwrap(), 0).unwrap();
         assert_eq!(c.status, Status::Pending);
-        let c = replace("a", &fields(json!({"title": "t", "status": "Completed"})).unwrap(), 0).unwrap();
+        let c = replace(
+            "a",
+            &fields(json!({"title": "t", "status": "Completed"})).unwrap(),
+            0,
+        )
+        .unwrap();
         assert_eq!(c.completion_ratio, 100);
-        let err = replace("a", &fields(json!({"title": "t", "status": "Completed", "completionRatio": 40})).unwrap(), 0);
-        assert_eq!(err.err().and_then(|e| e.field).as_deref(), Some("status"));
+        let err = replace(
+            "a",
+            &fields(json!({"title": "t", "status": "Completed", "completionRatio": 40})).unwrap(),
+            0,
+        );
+        assert_eq!(
+            err.err().and_then(|e| e.field.clone()).as_deref(),
+            Some("status")
+        );
 
         let done = c;
         let reopened = patch(&done, &fields(json!({"completionRatio": 60})).unwrap()).unwrap();
         assert_eq!(reopened.status, Status::InProgress);
         let err = patch(&done, &fields(json!({"status": "Up Next"})).unwrap());
-        assert_eq!(err.err().and_then(|e| e.field).as_deref(), Some("completionRatio"));
-        let up_next = patch(&done, &fields(json!({"status": "Up Next", "completionRatio": 0})).unwrap()).unwrap();
+        assert_eq!(
+            err.err().and_then(|e| e.field.clone()).as_deref(),
+            Some("completionRatio")
+        );
+        let up_next = patch(
+            &done,
+            &fields(json!({"status": "Up Next", "completionRatio": 0})).unwrap(),
+        )
+        .unwrap();
         assert_eq!(up_next.status, Status::UpNext);
         let still_up_next = patch(&up_next, &fields(json!({"notes": "x"})).unwrap()).unwrap();
         assert_eq!(still_up_next.status, Status::UpNext);
-        let started = patch(&Course { title: "t".into(), ..Course::blank("b") }, &fields(json!({"completionRatio": 5})).unwrap()).unwrap();
+        let started = patch(
+            &Course {
+                title: "t".into(),
+                ..Course::blank("b")
+            },
+            &fields(json!({"completionRatio": 5})).unwrap(),
+        )
+        .unwrap();
         assert_eq!(started.status, Status::InProgress);
     }
 
     #[test]
     fn completed_lessons_cannot_exceed_total() {
         let f = fields(json!({"title": "t", "totalLessons": 3, "completedLessons": 4})).unwrap();
-        let err = replace("a", &f, 0).err().and_then(|e| e.field);
+        let err = replace("a", &f, 0).err().and_then(|e| e.field.clone());
         assert_eq!(err.as_deref(), Some("completedLessons"));
     }
 

@@ -48,7 +48,8 @@ impl NativeBackend {
 
     fn setup(db: rusqlite::Connection, kv: rusqlite::Connection) -> Result<Self, BackendError> {
         for c in [&db, &kv] {
-            c.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+            c.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(err)?;
             c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         }
         kv.execute_batch(

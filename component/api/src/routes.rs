@@ -32,17 +32,50 @@ pub struct Route {
 
 /// Every route the component answers; the OpenAPI document is tested against it.
 pub const ROUTES: &[Route] = &[
-    Route { path: "/health", methods: &["GET"] },
-    Route { path: "/api/courses", methods: &["GET", "POST"] },
-    Route { path: "/api/courses/{id}", methods: &["GET", "PUT", "PATCH", "DELETE"] },
-    Route { path: "/api/changes", methods: &["GET"] },
-    Route { path: "/api/settings", methods: &["GET"] },
-    Route { path: "/api/settings/{key}", methods: &["GET", "POST", "PUT", "DELETE"] },
-    Route { path: "/api/export", methods: &["GET"] },
-    Route { path: "/api/export.csv", methods: &["GET"] },
-    Route { path: "/api/import", methods: &["POST"] },
-    Route { path: "/api/activity", methods: &["GET"] },
-    Route { path: "/api/openapi.json", methods: &["GET"] },
+    Route {
+        path: "/health",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/courses",
+        methods: &["GET", "POST"],
+    },
+    Route {
+        path: "/api/courses/{id}",
+        methods: &["GET", "PUT", "PATCH", "DELETE"],
+    },
+    Route {
+        path: "/api/changes",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/settings",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/settings/{key}",
+        methods: &["GET", "POST", "PUT", "DELETE"],
+    },
+    Route {
+        path: "/api/export",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/export.csv",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/import",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/activity",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/openapi.json",
+        methods: &["GET"],
+    },
 ];
 
 /// Find the route for a path and the value of its one parameter, if any.
@@ -106,7 +139,11 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     let Some((route, param)) = match_route(&req.path) else {
         return Err(ApiError::not_found(format!("no endpoint at {}", req.path)));
     };
-    let method = if req.method == "HEAD" { "GET" } else { req.method.as_str() };
+    let method = if req.method == "HEAD" {
+        "GET"
+    } else {
+        req.method.as_str()
+    };
     if !route.methods.contains(&method) {
         return Err(ApiError::method_not_allowed(&allow_header(route)));
     }
@@ -167,7 +204,10 @@ fn json_body(req: &Request) -> ApiResult<Json> {
         return Err(ApiError::unsupported_media("application/json"));
     }
     if req.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("invalid_json", "the request body is empty"));
+        return Err(ApiError::bad_request(
+            "invalid_json",
+            "the request body is empty",
+        ));
     }
     serde_json::from_slice(&req.body).map_err(|e| {
         ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {e}"))
@@ -175,7 +215,8 @@ fn json_body(req: &Request) -> ApiResult<Json> {
 }
 
 fn not_modified(req: &Request, etag: &str) -> bool {
-    req.header("if-none-match").is_some_and(|h| etag_matches(h, etag))
+    req.header("if-none-match")
+        .is_some_and(|h| etag_matches(h, etag))
 }
 
 fn int_param(req: &Request, name: &str, default: i64, min: i64, max: i64) -> ApiResult<i64> {
@@ -186,7 +227,10 @@ fn int_param(req: &Request, name: &str, default: i64, min: i64, max: i64) -> Api
             .ok()
             .filter(|n| (min..=max).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid_field(name, format!("{name} must be an integer from {min} to {max}"))
+                ApiError::invalid_field(
+                    name,
+                    format!("{name} must be an integer from {min} to {max}"),
+                )
             }),
     }
 }
@@ -227,7 +271,11 @@ fn get_course(b: &impl Backend, req: &Request, id: &str) -> ApiResult<Response> 
 }
 
 fn course_response(course: &model::Course, outcome: Outcome) -> Response {
-    let status = if outcome == Outcome::Created { 201 } else { 200 };
+    let status = if outcome == Outcome::Created {
+        201
+    } else {
+        200
+    };
     let mut resp = Response::json(status, course).with_header("etag", &etag_for(course.rev));
     if outcome == Outcome::Created {
         resp = resp.with_header("location", &format!("/api/courses/{}", course.id));
@@ -255,13 +303,21 @@ fn patch_course(b: &impl Backend, req: &Request, id: &str) -> ApiResult<Response
 fn delete_course(b: &impl Backend, req: &Request, id: &str) -> ApiResult<Response> {
     model::check_id("id", id)?;
     let rev = sync::delete_course(b, id, req.header("if-match"))?;
-    Ok(Response::json(200, &json!({"id": id, "deleted": true, "rev": rev}))
-        .with_header("etag", &etag_for(rev)))
+    Ok(
+        Response::json(200, &json!({"id": id, "deleted": true, "rev": rev}))
+            .with_header("etag", &etag_for(rev)),
+    )
 }
 
 fn changes(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     let since = int_param(req, "since", 0, 0, i64::MAX / 2)?;
-    let limit = int_param(req, "limit", sync::DEFAULT_FEED_LIMIT, 1, sync::MAX_FEED_LIMIT)?;
+    let limit = int_param(
+        req,
+        "limit",
+        sync::DEFAULT_FEED_LIMIT,
+        1,
+        sync::MAX_FEED_LIMIT,
+    )?;
     let feed = sync::changes(b, since, limit)?;
     Ok(Response::json(200, &feed).with_header("etag", &etag_for(feed.rev)))
 }
@@ -286,12 +342,14 @@ fn get_setting(b: &impl Backend, key: &str) -> ApiResult<Response> {
 fn set_setting(b: &impl Backend, req: &Request, key: &str) -> ApiResult<Response> {
     settings::check_key(key)?;
     let body = json_body(req)?;
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("invalid_body", "the body must be {\"value\": ...}"))?;
+    let obj = body.as_object().ok_or_else(|| {
+        ApiError::bad_request("invalid_body", "the body must be {\"value\": ...}")
+    })?;
     if let Some(other) = obj.keys().find(|k| k.as_str() != "value") {
-        return Err(ApiError::bad_request("unknown_field", format!("unknown field {other:?}"))
-            .with_field(other));
+        return Err(
+            ApiError::bad_request("unknown_field", format!("unknown field {other:?}"))
+                .with_field(other),
+        );
     }
     let value = obj
         .get("value")
@@ -322,7 +380,10 @@ fn export_csv(b: &impl Backend) -> ApiResult<Response> {
     let text = transfer::export_csv(b)?;
     Ok(Response::new(200)
         .with_header("content-type", "text/csv; charset=utf-8")
-        .with_header("content-disposition", "attachment; filename=\"skilltrack-courses.csv\"")
+        .with_header(
+            "content-disposition",
+            "attachment; filename=\"skilltrack-courses.csv\"",
+        )
         .with_body(text.into_bytes()))
 }
 

@@ -17,9 +17,9 @@ const VERSION_KEY: &str = "@settings-version";
 pub fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= MAX_KEY_LEN
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+        && key.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        })
 }
 
 pub fn check_key(key: &str) -> ApiResult<()> {
@@ -38,7 +38,11 @@ pub fn check_value(key: &str, value: &Json) -> ApiResult<Vec<u8>> {
     if value.is_null() {
         return Err(ApiError::invalid_field("value", "value must not be null"));
     }
-    if key == MONTHLY_GOAL && !value.as_i64().is_some_and(|g| (0..=MAX_MONTHLY_GOAL).contains(&g)) {
+    if key == MONTHLY_GOAL
+        && !value
+            .as_i64()
+            .is_some_and(|g| (0..=MAX_MONTHLY_GOAL).contains(&g))
+    {
         return Err(ApiError::invalid_field(
             "value",
             format!("monthly_goal must be an integer from 0 to {MAX_MONTHLY_GOAL}"),
@@ -109,7 +113,10 @@ pub fn all(b: &impl Backend) -> ApiResult<Map<String, Json>> {
     keys.sort();
     let mut out = Map::new();
     for k in keys {
-        if let Some(v) = b.kv_get(&k)?.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+        if let Some(v) = b
+            .kv_get(&k)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        {
             out.insert(k, v);
         }
     }

@@ -102,18 +102,17 @@ impl Backend for SpinBackend {
     }
 }
 
-/// Read the body, but never more than `limit + 1` bytes: enough for the
-/// handler to see that it is too large.
+/// Read the body, keeping at most `limit + 1` bytes (enough for the handler
+/// to see that it is too large). The rest is drained, not stored: a client
+/// still sending when we answer would otherwise see a broken connection
+/// instead of our 413. The host's own body cap bounds the draining.
 async fn read_capped(req: IncomingRequest, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     let mut stream = req.into_body_stream();
     while let Some(chunk) = stream.next().await {
         let Ok(chunk) = chunk else { break };
-        let room = limit + 1 - body.len();
+        let room = (limit + 1).saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() > limit {
-            break;
-        }
     }
     body
 }
@@ -130,21 +129,12 @@ async fn serve(req: IncomingRequest) -> SpinResponse {
         .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
         .collect();
     let limit = routes::body_limit(&request.path);
-    let declared_too_large = request
-        .header("content-length")
-        .and_then(|l| l.trim().parse::<usize>().ok())
-        .is_some_and(|l| l > limit);
+    request.body = read_capped(req, limit).await;
     let backend = SpinBackend {
         db: OnceCell::new(),
         kv: OnceCell::new(),
     };
-    let response: Response = if declared_too_large {
-        // Refused before reading a byte of it.
-        crate::errors::ApiError::too_large(limit).into_response()
-    } else {
-        request.body = read_capped(req, limit).await;
-        crate::handle(&backend, request)
-    };
+    let response: Response = crate::handle(&backend, request);
     let mut builder = SpinResponse::builder();
     builder.status(response.status);
     for (name, value) in &response.headers {

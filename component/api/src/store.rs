@@ -70,11 +70,10 @@ fn user_version(b: &impl Backend) -> Result<i64, BackendError> {
 }
 
 fn floor(b: &impl Backend) -> Result<i64, BackendError> {
-    Ok(scalar(&b.execute(
-        "SELECT value FROM meta WHERE key = ?",
-        &[FLOOR_KEY.into()],
-    )?)
-    .unwrap_or(0))
+    Ok(
+        scalar(&b.execute("SELECT value FROM meta WHERE key = ?", &[FLOOR_KEY.into()])?)
+            .unwrap_or(0),
+    )
 }
 
 fn schema_too_new(version: i64, floor: i64) -> ApiError {
@@ -112,7 +111,11 @@ pub fn ensure_schema(b: &impl Backend) -> ApiResult<()> {
         if version >= SCHEMA_VERSION {
             return Ok(());
         }
-        let mut new_floor = if version == 0 { 0 } else { floor(tx.backend())? };
+        let mut new_floor = if version == 0 {
+            0
+        } else {
+            floor(tx.backend())?
+        };
         for m in MIGRATIONS.iter().filter(|m| m.version > version) {
             for sql in m.statements {
                 tx.exec(sql, &[])?;
@@ -292,9 +295,7 @@ pub fn get_course(b: &impl Backend, id: &str) -> ApiResult<Option<StoredCourse>>
 /// All live courses in display order.
 pub fn live_courses(b: &impl Backend) -> ApiResult<Vec<Course>> {
     let rows = b.execute(
-        &format!(
-            "SELECT {COURSE_COLUMNS} FROM courses WHERE deleted = 0 ORDER BY sort_order, id"
-        ),
+        &format!("SELECT {COURSE_COLUMNS} FROM courses WHERE deleted = 0 ORDER BY sort_order, id"),
         &[],
     )?;
     Ok(rows.iter().map(|r| row_to_course(r).course).collect())

@@ -92,7 +92,10 @@ pub fn precondition_failed(current: Option<&Course>) -> ApiError {
         412,
         "precondition_failed",
         match current {
-            Some(c) => format!("the course is at rev {}; merge with the current copy and retry", c.rev),
+            Some(c) => format!(
+                "the course is at rev {}; merge with the current copy and retry",
+                c.rev
+            ),
             None => "the course does not exist (it was deleted or never created)".to_owned(),
         },
     )
@@ -109,7 +112,8 @@ fn check_if_match(if_match: Option<&str>, current: Option<&Course>) -> ApiResult
         return Ok(());
     };
     let wanted = parse_if_match(header).ok_or_else(|| {
-        ApiError::bad_request("invalid_header", "If-Match must be \"<rev>\" or *").with_field("If-Match")
+        ApiError::bad_request("invalid_header", "If-Match must be \"<rev>\" or *")
+            .with_field("If-Match")
     })?;
     match (wanted, current) {
         (None, Some(_)) => Ok(()),
@@ -147,7 +151,10 @@ pub fn put_course(
         let new = model::replace(id, fields, fallback_sort)?;
         match &current {
             Some(old) if old.same_content(&new) => Ok((old.clone(), Outcome::Unchanged)),
-            Some(old) => Ok((commit_course(tx, new, Some(old), &Stamps::default())?, Outcome::Updated)),
+            Some(old) => Ok((
+                commit_course(tx, new, Some(old), &Stamps::default())?,
+                Outcome::Updated,
+            )),
             None => {
                 let c = commit_course(tx, new, None, &Stamps::default())?;
                 activity::prune(tx)?;
@@ -226,14 +233,15 @@ pub fn parse_course_list(body: &Json) -> ApiResult<Vec<(String, CourseFields)>> 
     let mut out = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let f = model::parse_fields(item, false).map_err(|e| e.at_index(i))?;
-        let id = f
-            .id
-            .clone()
-            .ok_or_else(|| ApiError::invalid_field("id", "id is required").at_index(i))?;
+        let id =
+            f.id.clone()
+                .ok_or_else(|| ApiError::invalid_field("id", "id is required").at_index(i))?;
         if !seen.insert(id.clone()) {
-            return Err(ApiError::bad_request("duplicate_id", format!("id {id:?} appears twice"))
-                .with_field("id")
-                .at_index(i));
+            return Err(
+                ApiError::bad_request("duplicate_id", format!("id {id:?} appears twice"))
+                    .with_field("id")
+                    .at_index(i),
+            );
         }
         model::replace(&id, &f, 0).map_err(|e| e.at_index(i))?;
         out.push((id, f));

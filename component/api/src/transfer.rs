@@ -15,7 +15,14 @@ use std::collections::{HashMap, HashSet};
 pub const BACKUP_FORMAT: &str = "skilltrack-backup";
 pub const BACKUP_FORMAT_VERSION: i64 = 1;
 pub const MAX_IMPORT_ROWS: usize = 20_000;
-pub const CSV_HEADER: [&str; 6] = ["Id", "Date", "Category", "Title", "Notes", "Completion ratio"];
+pub const CSV_HEADER: [&str; 6] = [
+    "Id",
+    "Date",
+    "Category",
+    "Title",
+    "Notes",
+    "Completion ratio",
+];
 
 /// A problem with one row of an import; the row is not imported.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -69,7 +76,12 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
 }
 
-fn row_error(line: Option<usize>, index: Option<usize>, id: Option<&str>, e: &ApiError) -> RowError {
+fn row_error(
+    line: Option<usize>,
+    index: Option<usize>,
+    id: Option<&str>,
+    e: &ApiError,
+) -> RowError {
     RowError {
         line,
         index,
@@ -83,7 +95,10 @@ fn text_of(body: &[u8]) -> ApiResult<&str> {
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::bad_request(
             "invalid_encoding",
-            format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+            format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
         )
     })?;
     if text.contains('\0') {
@@ -162,14 +177,22 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Parsed> {
             });
             continue;
         }
-        let col = |name: &str| columns.get(name).and_then(|&i| rec.fields.get(i)).map(String::as_str);
+        let col = |name: &str| {
+            columns
+                .get(name)
+                .and_then(|&i| rec.fields.get(i))
+                .map(String::as_str)
+        };
         let mut row_errors = Vec::new();
         let mut push = |field: &str, message: String| {
             row_errors.push((field.to_owned(), message));
         };
         let id = col("Id").unwrap_or("").trim().to_owned();
         if !model::valid_id(&id) {
-            push("Id", "Id must be 1..64 characters of A-Z a-z 0-9 _ -".into());
+            push(
+                "Id",
+                "Id must be 1..64 characters of A-Z a-z 0-9 _ -".into(),
+            );
         } else if let Some(first) = first_seen.get(&id) {
             push("Id", format!("duplicate Id {id:?}, first on line {first}"));
         } else {
@@ -182,19 +205,19 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Parsed> {
         if let Some(title) = col("Title") {
             match model::check_title("Title", title) {
                 Ok(()) => fields.title = Some(title.to_owned()),
-                Err(e) => push("Title", e.message),
+                Err(e) => push("Title", e.message.clone()),
             }
         }
         if let Some(cat) = col("Category") {
             match model::check_category("Category", cat) {
                 Ok(()) => fields.category = Some(cat.to_owned()),
-                Err(e) => push("Category", e.message),
+                Err(e) => push("Category", e.message.clone()),
             }
         }
         if let Some(notes) = col("Notes") {
             match model::check_notes("Notes", notes) {
                 Ok(()) => fields.notes = Some(notes.to_owned()),
-                Err(e) => push("Notes", e.message),
+                Err(e) => push("Notes", e.message.clone()),
             }
         }
         if let Some(date) = col("Date") {
@@ -204,7 +227,10 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Parsed> {
             } else {
                 match Date::parse_us(date).or_else(|| Date::parse_iso(date)) {
                     Some(d) => fields.date = Some(Some(d.iso())),
-                    None => push("Date", format!("{date:?} is not a date (expected M/D/YYYY)")),
+                    None => push(
+                        "Date",
+                        format!("{date:?} is not a date (expected M/D/YYYY)"),
+                    ),
                 }
             }
         }
@@ -218,7 +244,12 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Parsed> {
             }
         }
         if row_errors.is_empty() {
-            rows.push(ImportRow { line, index: None, id, fields });
+            rows.push(ImportRow {
+                line,
+                index: None,
+                id,
+                fields,
+            });
         } else {
             for (field, message) in row_errors {
                 errors.push(RowError {
@@ -231,7 +262,12 @@ pub fn parse_csv(body: &[u8]) -> ApiResult<Parsed> {
             }
         }
     }
-    Ok(Parsed { source: Source::Csv, rows, settings: Vec::new(), errors })
+    Ok(Parsed {
+        source: Source::Csv,
+        rows,
+        settings: Vec::new(),
+        errors,
+    })
 }
 
 /// `41`, ` 41 `, `41%`, or empty (0).
@@ -273,7 +309,10 @@ pub fn parse_backup(body: &[u8]) -> ApiResult<Parsed> {
                 None | Some(Json::Null) => None,
                 Some(Json::Object(s)) => Some(s),
                 Some(_) => {
-                    return Err(ApiError::invalid_field("settings", "settings must be an object"));
+                    return Err(ApiError::invalid_field(
+                        "settings",
+                        "settings must be an object",
+                    ));
                 }
             };
             (courses.as_slice(), settings)
@@ -297,18 +336,25 @@ pub fn parse_backup(body: &[u8]) -> ApiResult<Parsed> {
     for (i, item) in courses.iter().enumerate() {
         let index = Some(i);
         let parsed = model::parse_fields(item, true).and_then(|f| {
-            let id = f
-                .id
-                .clone()
-                .ok_or_else(|| ApiError::invalid_field("id", "id is required"))?;
+            let id =
+                f.id.clone()
+                    .ok_or_else(|| ApiError::invalid_field("id", "id is required"))?;
             model::replace(&id, &f, 0)?;
             if !seen.insert(id.clone()) {
-                return Err(ApiError::invalid_field("id", format!("id {id:?} appears twice")));
+                return Err(ApiError::invalid_field(
+                    "id",
+                    format!("id {id:?} appears twice"),
+                ));
             }
             Ok((id, f))
         });
         match parsed {
-            Ok((id, fields)) => rows.push(ImportRow { line: None, index, id, fields }),
+            Ok((id, fields)) => rows.push(ImportRow {
+                line: None,
+                index,
+                id,
+                fields,
+            }),
             Err(e) => {
                 let id = item.get("id").and_then(Json::as_str);
                 errors.push(row_error(None, index, id, &e));
@@ -325,17 +371,27 @@ pub fn parse_backup(body: &[u8]) -> ApiResult<Parsed> {
                 index: None,
                 id: None,
                 field: Some(format!("settings.{key}")),
-                message: e.message,
+                message: e.message.clone(),
             }),
         }
     }
-    Ok(Parsed { source: Source::Backup, rows, settings: settings_out, errors })
+    Ok(Parsed {
+        source: Source::Backup,
+        rows,
+        settings: settings_out,
+        errors,
+    })
 }
 
 /// Apply a parsed import in one transaction. With errors and no `partial`,
 /// nothing is written and the answer is 400.
 pub fn apply(b: &impl Backend, parsed: Parsed, partial: bool) -> ApiResult<ImportReport> {
-    let Parsed { source, rows, settings, errors } = parsed;
+    let Parsed {
+        source,
+        rows,
+        settings,
+        errors,
+    } = parsed;
     if !errors.is_empty() && !partial {
         let rows_with_errors: HashSet<(Option<usize>, Option<usize>)> =
             errors.iter().map(|e| (e.line, e.index)).collect();
@@ -378,7 +434,10 @@ pub fn apply(b: &impl Backend, parsed: Parsed, partial: bool) -> ApiResult<Impor
             };
             let new = built.map_err(|e| {
                 ApiError::bad_request("import_rejected", "a row has errors; nothing was imported")
-                    .with_extra("errors", json!([row_error(row.line, row.index, Some(&row.id), &e)]))
+                    .with_extra(
+                        "errors",
+                        json!([row_error(row.line, row.index, Some(&row.id), &e)]),
+                    )
             })?;
             let stamps = match source {
                 Source::Backup => Stamps::from_fields(&row.fields),

@@ -10,20 +10,44 @@ use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Put { id: u8, ratio: u8, title: u8 },
-    Patch { id: u8, ratio: u8, fav: bool },
-    Delete { id: u8 },
+    Put {
+        id: u8,
+        ratio: u8,
+        title: u8,
+    },
+    Patch {
+        id: u8,
+        ratio: u8,
+        fav: bool,
+    },
+    Delete {
+        id: u8,
+    },
     /// A client writes with the rev it last saw (possibly stale).
-    Conditional { client: u8, id: u8, notes: u8 },
-    Bulk { ids: Vec<u8> },
+    Conditional {
+        client: u8,
+        id: u8,
+        notes: u8,
+    },
+    Bulk {
+        ids: Vec<u8>,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u8..8, 0u8..=100, 0u8..4).prop_map(|(id, ratio, title)| Op::Put { id, ratio, title }),
-        (0u8..8, 0u8..=100, any::<bool>()).prop_map(|(id, ratio, fav)| Op::Patch { id, ratio, fav }),
+        (0u8..8, 0u8..=100, any::<bool>()).prop_map(|(id, ratio, fav)| Op::Patch {
+            id,
+            ratio,
+            fav
+        }),
         (0u8..8).prop_map(|id| Op::Delete { id }),
-        (0u8..3, 0u8..8, 0u8..4).prop_map(|(client, id, notes)| Op::Conditional { client, id, notes }),
+        (0u8..3, 0u8..8, 0u8..4).prop_map(|(client, id, notes)| Op::Conditional {
+            client,
+            id,
+            notes
+        }),
         proptest::collection::vec(0u8..8, 0..5).prop_map(|ids| Op::Bulk { ids }),
     ]
 }
@@ -32,7 +56,11 @@ fn replay(b: &NativeBackend, page: i64) -> BTreeMap<String, Json> {
     let mut state = BTreeMap::new();
     let mut since = 0;
     loop {
-        let feed = handle(b, Request::new("GET", &format!("/api/changes?since={since}&limit={page}"))).json_body();
+        let feed = handle(
+            b,
+            Request::new("GET", &format!("/api/changes?since={since}&limit={page}")),
+        )
+        .json_body();
         for c in feed["courses"].as_array().unwrap() {
             state.insert(c["id"].as_str().unwrap().to_owned(), c.clone());
         }

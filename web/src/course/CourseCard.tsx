@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import type { Course } from '../api/types';
 import { useEngine } from '../app/sync-context';
 import { useUi } from '../app/ui-context';
@@ -22,7 +23,8 @@ export function DeadlineText({ course }: { course: Course }) {
   );
 }
 
-export function CourseCard({
+/** Memoised: a library of hundreds of cards re-renders only the cards whose course changed. */
+export const CourseCard = memo(function CourseCard({
   course,
   onMove,
   canMoveUp,
@@ -32,7 +34,7 @@ export function CourseCard({
   course: Course;
   /** From the server's activity log; absent offline or when never studied. */
   lastStudied?: string;
-  onMove?: (dir: -1 | 1) => void;
+  onMove?: (id: string, dir: -1 | 1) => void;
   canMoveUp?: boolean;
   canMoveDown?: boolean;
 }) {
@@ -114,10 +116,10 @@ export function CourseCard({
       <div className="card-actions">
         {onMove && (
           <>
-            <button type="button" className="icon-btn" aria-label={`Move ${c.title} up`} disabled={!canMoveUp} onClick={() => onMove(-1)}>
+            <button type="button" className="icon-btn" aria-label={`Move ${c.title} up`} disabled={!canMoveUp} onClick={() => onMove(c.id, -1)}>
               <Icon name="up" />
             </button>
-            <button type="button" className="icon-btn" aria-label={`Move ${c.title} down`} disabled={!canMoveDown} onClick={() => onMove(1)}>
+            <button type="button" className="icon-btn" aria-label={`Move ${c.title} down`} disabled={!canMoveDown} onClick={() => onMove(c.id, 1)}>
               <Icon name="down" />
             </button>
           </>
@@ -138,4 +140,4 @@ export function CourseCard({
       </div>
     </article>
   );
-}
+});

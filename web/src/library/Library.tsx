@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
 import type { Status } from '../api/types';
 import { STATUSES } from '../api/types';
 import { lastStudiedById, useActivity } from '../app/activity';
@@ -28,6 +28,10 @@ export function Library({ filter, setFilter }: { filter: LibraryFilter; setFilte
   const scopeStats = useMemo(() => libraryStats(shown.filter((c) => !c.isArchived)), [shown]);
   const cats = useMemo(() => categoryCounts(courses, filter.showArchived), [courses, filter.showArchived]);
   const archivedCount = courses.filter((c) => c.isArchived).length;
+  // A stable handler keeps the memoised cards from re-rendering on every change.
+  const shownRef = useRef(shown);
+  shownRef.current = shown;
+  const onMove = useCallback((id: string, dir: -1 | 1) => void move(engine, shownRef.current, id, dir), [engine]);
   const activity = useActivity();
   const studied = useMemo(() => lastStudiedById(activity), [activity]);
 
@@ -144,7 +148,7 @@ export function Library({ filter, setFilter }: { filter: LibraryFilter; setFilte
             <li key={c.id}>
               <CourseCard
                 course={c}
-                onMove={canMove ? (dir) => void move(engine, shown, c.id, dir) : undefined}
+                onMove={canMove ? onMove : undefined}
                 canMoveUp={i > 0}
                 canMoveDown={i < shown.length - 1}
                 lastStudied={studied.get(c.id)}

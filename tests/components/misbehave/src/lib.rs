@@ -32,7 +32,15 @@ struct Component;
 impl Guest for Component {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let target = request.path_with_query().unwrap_or_default();
-        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let (full_path, query) = target.split_once('?').unwrap_or((&target, ""));
+        // Routes are relative to where the manifest mounts the component.
+        let path_info = request
+            .headers()
+            .get("spin-path-info")
+            .into_iter()
+            .find_map(|v| String::from_utf8(v).ok())
+            .filter(|p| !p.is_empty());
+        let path = path_info.as_deref().unwrap_or(full_path);
         match path {
             "/ok" => respond(out, 200, "ok"),
             "/loop" => {
@@ -54,6 +62,8 @@ impl Guest for Component {
                 let ms: u64 = param(query, "ms")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(1000);
+                // Tests wait for this line in the host log to know the request is in flight.
+                eprintln!("misbehave: sleep started");
                 wasi::clocks::monotonic_clock::subscribe_duration(ms * 1_000_000).block();
                 respond(out, 200, &format!("slept {ms}ms"));
             }
