@@ -21,10 +21,12 @@ bench-deps:
 bench-native:
 	$(CARGO) build --release -p native-baseline
 
-# Instantiate + call of a trivial component through the host's request path.
+# Instantiate + call of a trivial component (the isolation tests' misbehave, /ok)
+# through the host's request path.
 # `--profile release`: the one native profile, so nothing is rebuilt for the bench.
 # Short warm-up and measurement keep it to well under a minute.
-bench-criterion:
+bench-criterion: wasm-target
+	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p misbehave
 	$(CARGO) bench --profile release -p tracker-host --bench request_path -- --warm-up-time 2 --measurement-time 5
 
 bench-load:

@@ -63,7 +63,7 @@ function detailTable(r) {
       }
       const f = figures(run);
       const check = run.check ? `${run.check.status}, ${fmtInt(run.check.bytes)} B, ${run.check.contentEncoding}` : '-';
-      rows.push(`| ${name} | ${sc.key} | ${fmtInt(f.perS)} | ${fmtMs(f.p50)} | ${fmtMs(f.p99)} | ${fmtMs(run.max_us)} | ${fmtMiB(f.rss)} | ${f.errors} | ${check} |`);
+      rows.push(`| ${name} | ${sc.key} | ${fmtInt(f.perS)} | ${fmtMs(f.p50)} | ${fmtMs(f.p99)} | ${run.mode === 'rmw' ? '-' : fmtMs(run.max_us)} | ${fmtMiB(f.rss)} | ${f.errors} | ${check} |`);
     }
   }
   return rows.join('\n');

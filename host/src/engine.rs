@@ -173,6 +173,7 @@ impl Runtime {
             source: source.to_path_buf(),
             loaded_at: SystemTime::now(),
             from_cache,
+            stats: Default::default(),
         })
     }
 

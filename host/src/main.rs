@@ -1,6 +1,7 @@
 //! tracker-host: serves the WASI HTTP components of a Spin manifest on wasmtime,
 //! with Spin's SQLite, key-value and variables capabilities.
 
+mod admin;
 mod app;
 mod backup;
 mod caps;
@@ -9,10 +10,15 @@ mod engine;
 mod host_state;
 mod limits;
 mod manifest;
+mod metrics;
 mod router;
 mod server;
 mod slot;
+mod swap;
+mod versions;
+mod watch;
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +34,8 @@ const DEFAULT_REQUEST_TIMEOUT: &str = "30s";
 const DEFAULT_MAX_MEMORY: &str = "128MiB";
 const DEFAULT_MAX_BODY: &str = "16MiB";
 const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 100;
+const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:3001";
+const DEFAULT_ADMIN_URL: &str = "http://127.0.0.1:3001";
 const DEFAULT_LOG_FILTER: &str = "info,cranelift_codegen=warn,wasmtime=warn";
 
 #[derive(Parser)]
@@ -47,6 +55,65 @@ enum Command {
     /// Replace a data dir's data with a backup's, after verifying it; refused while
     /// `up` runs on that data dir.
     Restore(RestoreArgs),
+    /// Upload a new version of a component to a running host (hot swap); exits
+    /// non-zero when the host rejects it.
+    Swap(SwapArgs),
+    /// Make a component's previous version active again on a running host.
+    Rollback(RollbackArgs),
+    /// List each component's active and previous version on a running host.
+    Versions(AdminClientArgs),
+}
+
+#[derive(Args)]
+struct AdminClientArgs {
+    /// The running host's admin API.
+    #[arg(long = "admin", env = "TRACKER_ADMIN_URL", default_value = DEFAULT_ADMIN_URL)]
+    url: String,
+
+    /// Bearer token of the admin API, if it requires one.
+    #[arg(long, env = "TRACKER_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+impl AdminClientArgs {
+    fn target(&self) -> admin::client::Target {
+        admin::client::Target {
+            url: self.url.clone(),
+            token: self.admin_token.clone(),
+        }
+    }
+}
+
+#[derive(Args)]
+struct SwapArgs {
+    /// Component id in the manifest (e.g. `api`).
+    name: String,
+    /// The new `.wasm` file.
+    file: PathBuf,
+    #[command(flatten)]
+    admin: AdminClientArgs,
+}
+
+#[derive(Args)]
+struct RollbackArgs {
+    /// Component id in the manifest.
+    name: String,
+    #[command(flatten)]
+    admin: AdminClientArgs,
+}
+
+/// `--admin-listen`: an address, or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct AdminListen(Option<SocketAddr>);
+
+fn parse_admin_listen(text: &str) -> Result<AdminListen, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(AdminListen(None));
+    }
+    text.trim()
+        .parse()
+        .map(|addr| AdminListen(Some(addr)))
+        .map_err(|_| format!("`{text}` is not an address like 127.0.0.1:3001 (or `off`)"))
 }
 
 #[derive(Args)]
@@ -118,6 +185,19 @@ struct UpArgs {
     /// Requests running at once (instances in the pool); more wait for a slot.
     #[arg(long, env = "TRACKER_MAX_CONCURRENT_REQUESTS", default_value_t = DEFAULT_MAX_CONCURRENT_REQUESTS)]
     max_concurrent_requests: u32,
+
+    /// Address of the admin API (versions, hot swap, rollback, metrics), or `off`.
+    /// A non-loopback address requires --admin-token.
+    #[arg(long, env = "TRACKER_ADMIN_LISTEN", default_value = DEFAULT_ADMIN_LISTEN, value_parser = parse_admin_listen)]
+    admin_listen: AdminListen,
+
+    /// Bearer token every admin request must carry.
+    #[arg(long, env = "TRACKER_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// Do not watch component source files for new versions.
+    #[arg(long, env = "TRACKER_NO_WATCH")]
+    no_watch: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -129,6 +209,9 @@ fn main() -> std::process::ExitCode {
         Command::Restore(a) => {
             backup::restore(&a.from, &a.data_dir, a.force).map(|r| eprintln!("{r}"))
         }
+        Command::Swap(a) => admin::client::swap(&a.admin.target(), &a.name, &a.file),
+        Command::Rollback(a) => admin::client::rollback(&a.admin.target(), &a.name),
+        Command::Versions(a) => admin::client::versions(&a.target()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -144,6 +227,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -155,6 +239,16 @@ fn init_logging(format: LogFormat) {
 /// "listening on"; a bad manifest or component is one message and a non-zero exit.
 fn up(args: UpArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+
+    let admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
+    if let AdminListen(Some(addr)) = args.admin_listen {
+        anyhow::ensure!(
+            addr.ip().is_loopback() || admin_token.is_some(),
+            "--admin-listen {addr} is not a loopback address: set --admin-token (or \
+             TRACKER_ADMIN_TOKEN) so the admin API is not open to the network, or use \
+             --admin-listen off"
+        );
+    }
 
     let manifest = manifest::load(&args.manifest)?;
     let max_memory = usize::try_from(args.max_memory).context("--max-memory is too large")?;
@@ -169,13 +263,13 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     };
 
     let data = app::DataDir::lock(&args.data_dir)?;
-    let runtime = engine::Runtime::new(
+    let runtime = Arc::new(engine::Runtime::new(
         &engine::EngineOptions {
             max_instances: args.max_concurrent_requests,
             max_memory,
         },
         &data.cache_dir(),
-    )?;
+    )?);
     tracing::info!(allocator = ?runtime.allocator, data_dir = %data.root().display(), "engine ready");
     let app = Arc::new(app::App::load(&manifest, &runtime, &data, |name| {
         std::env::var(name).ok()
@@ -185,6 +279,15 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
+    let admin_listener = match args.admin_listen.0 {
+        Some(addr) => {
+            let l = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("cannot listen on {addr} (--admin-listen)"))?;
+            l.set_nonblocking(true)?;
+            Some(l)
+        }
+        None => None,
+    };
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -197,10 +300,48 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         limits,
         args.max_concurrent_requests,
     ));
+    let swapper = Arc::new(swap::Swapper::new(swap::SwapperParts {
+        app: app.clone(),
+        runtime: runtime.clone(),
+        limits,
+        metrics: server.metrics().clone(),
+        candidates: server.candidates().clone(),
+        store: versions::VersionStore::open(&data.root().join("components"))?,
+        smoke_paths: smoke_paths(&manifest),
+        listener: local,
+    }));
+    swapper.restore()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        let admin_task = match admin_listener {
+            Some(l) => {
+                let l = tokio::net::TcpListener::from_std(l)?;
+                tracing::info!(token = admin_token.is_some(), "admin API on http://{}", l.local_addr()?);
+                let admin = Arc::new(admin::Admin {
+                    swapper: swapper.clone(),
+                    metrics: server.metrics().clone(),
+                    bearer: admin_token.map(|t| format!("Bearer {t}")),
+                });
+                Some(tokio::spawn(admin.serve(l, std::future::pending())))
+            }
+            None => None,
+        };
+        let _watch = if args.no_watch {
+            None
+        } else {
+            let sources = manifest
+                .components
+                .iter()
+                .map(|(id, c)| (id.clone(), c.source.clone()))
+                .collect();
+            Some(watch::start(sources, swapper.clone())?)
+        };
         tracing::info!(app = %app.name, version = %app.version, "listening on http://{local}");
-        server.serve(listener, shutdown_signal()).await
+        let served = server.serve(listener, shutdown_signal()).await;
+        if let Some(task) = admin_task {
+            task.abort();
+        }
+        served
     })?;
 
     for db in app.databases() {
@@ -212,6 +353,27 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Each component's smoke-test path: `/health` where it serves it, else its first
+/// route's base.
+fn smoke_paths(manifest: &manifest::Manifest) -> std::collections::BTreeMap<String, String> {
+    let mut paths = std::collections::BTreeMap::new();
+    for trigger in &manifest.http_triggers {
+        let Some(route) = &trigger.route else {
+            continue;
+        };
+        let base = route.strip_suffix("/...").unwrap_or(route);
+        let base = if base.is_empty() { "/" } else { base };
+        if base == "/health" {
+            paths.insert(trigger.component.clone(), base.to_owned());
+        } else {
+            paths
+                .entry(trigger.component.clone())
+                .or_insert_with(|| base.to_owned());
+        }
+    }
+    paths
 }
 
 async fn shutdown_signal() {

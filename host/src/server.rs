@@ -27,8 +27,10 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use crate::app::App;
 use crate::host_state::HostState;
 use crate::limits::{EPOCH_PERIOD, LimitedBody, Limits, arm_deadline};
+use crate::metrics::Registry;
 use crate::router::RouteMatch;
-use crate::slot::Slot;
+use crate::slot::{Slot, Version};
+use crate::swap::{Candidates, SMOKE_HEADER};
 
 pub struct Server {
     app: Arc<App>,
@@ -37,6 +39,17 @@ pub struct Server {
     /// One permit per concurrently running instance (the pool's size).
     instances: Arc<Semaphore>,
     max_instances: u32,
+    metrics: Arc<Registry>,
+    /// Versions under test by hot swap, reachable only with their secret token.
+    candidates: Arc<Candidates>,
+}
+
+/// Which component and version answered a request.
+struct Served {
+    component: String,
+    version: Arc<Version>,
+    /// A hot-swap smoke request: not user traffic, not counted.
+    smoke: bool,
 }
 
 /// Why a request got no response from its component.
@@ -53,7 +66,17 @@ impl Server {
             limits,
             instances: Arc::new(Semaphore::new(max_instances as usize)),
             max_instances,
+            metrics: Arc::default(),
+            candidates: Arc::default(),
         }
+    }
+
+    pub fn metrics(&self) -> &Arc<Registry> {
+        &self.metrics
+    }
+
+    pub fn candidates(&self) -> &Arc<Candidates> {
+        &self.candidates
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and drains in-flight
@@ -120,14 +143,24 @@ impl Server {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let (component, response) = self.dispatch(req, peer, &method, &path).await;
+        let (served, response) = self.dispatch(req, peer, &method, &path).await;
         let status = response.status().as_u16();
-        let duration_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0);
-        let component = component.as_deref().unwrap_or("-");
+        let elapsed = started.elapsed();
+        match &served {
+            Some(s) if !s.smoke => s.version.stats.record(status, elapsed),
+            Some(_) => {}
+            None => {
+                self.metrics
+                    .unrouted
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let duration_ms = format!("{:.2}", elapsed.as_secs_f64() * 1000.0);
+        let component = served.as_ref().map_or("-", |s| s.component.as_str());
         if status >= 500 {
-            tracing::warn!(%method, %path, component, status, %duration_ms, "request");
+            tracing::warn!(%method, %path, %component, status, %duration_ms, "request");
         } else {
-            tracing::info!(%method, %path, component, status, %duration_ms, "request");
+            tracing::info!(%method, %path, %component, status, %duration_ms, "request");
         }
         response
     }
@@ -138,7 +171,7 @@ impl Server {
         peer: SocketAddr,
         method: &Method,
         path: &str,
-    ) -> (Option<String>, Response<WasiBody>) {
+    ) -> (Option<Served>, Response<WasiBody>) {
         let Some(matched) = self.app.router.find(path) else {
             return (
                 None,
@@ -150,7 +183,22 @@ impl Server {
             );
         };
         let slot = matched.route.target.clone();
-        let component = Some(slot.id.clone());
+        // The version is fixed here, on arrival: a swap during the request does not move it.
+        let Some((version, smoke)) = self.pick_version(&slot, &mut req) else {
+            return (
+                None,
+                error_response(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "smoke_misrouted",
+                    "this path does not reach the component under test",
+                ),
+            );
+        };
+        let component = Some(Served {
+            component: slot.id.clone(),
+            version: version.clone(),
+            smoke,
+        });
 
         match declared_length(req.headers()) {
             Ok(Some(len)) if len > self.limits.max_body => {
@@ -193,7 +241,7 @@ impl Server {
             }
         };
 
-        let response = match self.run_instance(&slot, req, permit).await {
+        let response = match self.run_instance(&slot, version, req, permit).await {
             Ok(response) => response,
             Err(Failure::Timeout) => {
                 tracing::warn!(component = %slot.id, %method, path, "request timed out");
@@ -218,13 +266,26 @@ impl Server {
         (component, response)
     }
 
+    /// The slot's active version, or the hot-swap candidate a smoke request names.
+    /// `None` when a smoke token names another component's candidate.
+    fn pick_version(&self, slot: &Slot, req: &mut Request<Incoming>) -> Option<(Arc<Version>, bool)> {
+        let Some(token) = req.headers_mut().remove(SMOKE_HEADER) else {
+            return Some((slot.active(), false));
+        };
+        match token.to_str().ok().and_then(|t| self.candidates.get(t)) {
+            Some((id, version)) if id == slot.id => Some((version, true)),
+            Some(_) => None,
+            None => Some((slot.active(), false)),
+        }
+    }
+
     async fn run_instance(
         &self,
         slot: &Slot,
+        version: Arc<Version>,
         req: Request<Incoming>,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Response<WasiBody>, Failure> {
-        let version = slot.active();
         let mut store = Store::new(
             &self.engine,
             HostState::new(&self.app.backends, &slot.grants, self.limits.max_memory),
@@ -249,7 +310,9 @@ impl Server {
         let task = tokio::spawn(async move {
             let _permit = permit;
             let run = async {
+                let instantiating = Instant::now();
                 let proxy = version.pre.instantiate_async(&mut store).await?;
+                version.stats.instantiation.observe(instantiating.elapsed());
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, incoming, outparam)

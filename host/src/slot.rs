@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::host_state::{Grants, HostState};
@@ -20,16 +20,19 @@ pub struct Version {
     pub sha256: String,
     pub size: u64,
     pub source: PathBuf,
-    #[allow(dead_code, reason = "reported by the admin API")]
     pub loaded_at: SystemTime,
     /// Whether the machine code came from `<data>/cache` instead of a fresh compile.
     pub from_cache: bool,
+    /// Requests and latency of this build (shared by every load of the same sha256).
+    pub stats: Arc<crate::metrics::VersionStats>,
 }
 
 pub struct Slot {
     pub id: String,
     pub grants: Grants,
     active: ArcSwap<Version>,
+    /// What `rollback` returns to; only hot swap writes it.
+    previous: ArcSwapOption<Version>,
 }
 
 impl Slot {
@@ -38,6 +41,7 @@ impl Slot {
             id,
             grants,
             active: ArcSwap::from_pointee(version),
+            previous: ArcSwapOption::empty(),
         }
     }
 
@@ -45,9 +49,20 @@ impl Slot {
         self.active.load_full()
     }
 
-    #[allow(dead_code, reason = "called by hot swap and rollback")]
-    /// Makes `version` active for requests arriving from now on; returns the one it replaced.
+    pub fn previous(&self) -> Option<Arc<Version>> {
+        self.previous.load_full()
+    }
+
+    /// Makes `version` active for requests arriving from now on; the one it
+    /// replaces becomes the previous version. Callers serialise swaps.
     pub fn activate(&self, version: Arc<Version>) -> Arc<Version> {
-        self.active.swap(version)
+        let old = self.active.swap(version);
+        self.previous.store(Some(old.clone()));
+        old
+    }
+
+    /// Sets the previous version without serving it (restoring state at start-up).
+    pub fn set_previous(&self, version: Option<Arc<Version>>) {
+        self.previous.store(version);
     }
 }

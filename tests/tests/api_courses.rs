@@ -339,14 +339,6 @@ fn every_course_field_rule_answers_400_naming_the_field() {
         ),
         (json!({"title": "t", "status": "Done"}), "status"),
         (json!({"title": "t", "status": "completed"}), "status"),
-        (
-            json!({"title": "t", "status": "Completed", "completionRatio": 50}),
-            "status",
-        ),
-        (
-            json!({"title": "t", "status": "Pending", "completionRatio": 100}),
-            "status",
-        ),
         (json!({"title": "t", "isFavorite": "true"}), "isFavorite"),
         (
             json!({"title": "t", "pinnedToDashboard": 0}),
@@ -596,4 +588,63 @@ fn head_is_answered_like_get_without_a_body() {
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
     assert!(r.header("etag").is_some());
+}
+
+#[test]
+fn progress_and_status_stay_consistent() {
+    let api = start();
+    let pair = |r: &integration::Resp| {
+        let c = r.json();
+        (
+            c["status"].as_str().map(str::to_owned),
+            c["completionRatio"].as_i64(),
+        )
+    };
+    let both = api.put(
+        "/api/courses/a",
+        &json!({"title": "t", "status": "Completed", "completionRatio": 50}),
+    );
+    assert_eq!(
+        pair(&both),
+        (Some("In Progress".into()), Some(50)),
+        "a new ratio decides"
+    );
+    let done = api.put(
+        "/api/courses/a",
+        &json!({"title": "t", "status": "Completed", "completionRatio": 50}),
+    );
+    assert_eq!(
+        pair(&done),
+        (Some("Completed".into()), Some(100)),
+        "an unchanged ratio lets the status decide"
+    );
+    assert!(done.json()["completedAt"].is_string());
+    let stuck = api.patch("/api/courses/a", &json!({"status": "In Progress"}));
+    assert_eq!(
+        error_of(&stuck),
+        (400, "invalid_field".into(), Some("completionRatio".into()))
+    );
+    let reopened = api.patch(
+        "/api/courses/a",
+        &json!({"status": "In Progress", "completionRatio": 90}),
+    );
+    assert_eq!(pair(&reopened), (Some("In Progress".into()), Some(90)));
+    assert!(reopened.json()["completedAt"].is_null());
+    let up_next = api.put(
+        "/api/courses/b",
+        &json!({"title": "t", "status": "Up Next"}),
+    );
+    assert_eq!(up_next.json()["status"], "Up Next");
+    let started = api.patch("/api/courses/b", &json!({"completionRatio": 10}));
+    assert_eq!(
+        started.json()["status"],
+        "Up Next",
+        "a queued course stays queued"
+    );
+    assert_eq!(
+        api.put("/api/courses/c", &json!({"title": "t"})).json()["status"],
+        "Pending"
+    );
+    let first_progress = api.patch("/api/courses/c", &json!({"completionRatio": 1}));
+    assert_eq!(first_progress.json()["status"], "In Progress");
 }

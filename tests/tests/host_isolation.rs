@@ -4,6 +4,7 @@
 mod host_support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use host_support::{misbehave_app, start_misbehave};
 use integration::{Host, Resp};
@@ -25,27 +26,36 @@ fn error_code(resp: &Resp) -> String {
         .to_string()
 }
 
-/// Runs `bad` while another thread keeps requesting `/ok`; every `/ok` must be a 200.
+/// Runs `bad` while another thread keeps requesting `/ok`: healthy requests
+/// succeed before, during and after it.
 fn while_healthy_requests_run(host: &Host, bad: impl FnOnce() -> Resp) -> Resp {
     let done = AtomicBool::new(false);
     let ok_count = AtomicUsize::new(0);
-    let resp = std::thread::scope(|s| {
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
+    std::thread::scope(|s| {
+        let healthy = s.spawn(|| {
+            loop {
                 let r = host.get("/ok");
                 assert_eq!(r.status, 200, "a healthy request failed: {}", r.text());
-                ok_count.fetch_add(1, Ordering::Relaxed);
+                ok_count.fetch_add(1, Ordering::SeqCst);
+                if done.load(Ordering::SeqCst) {
+                    break;
+                }
             }
         });
+        let wait_for_more_than = |n: usize| {
+            while ok_count.load(Ordering::SeqCst) <= n {
+                assert!(!healthy.is_finished(), "healthy requests stopped");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        wait_for_more_than(0);
         let resp = bad();
-        done.store(true, Ordering::Relaxed);
+        // A request that started after the bad one finished must succeed too.
+        let seen = ok_count.load(Ordering::SeqCst);
+        wait_for_more_than(seen + 1);
+        done.store(true, Ordering::SeqCst);
         resp
-    });
-    assert!(
-        ok_count.load(Ordering::Relaxed) > 0,
-        "healthy requests ran meanwhile"
-    );
-    resp
+    })
 }
 
 #[test]

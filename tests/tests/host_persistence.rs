@@ -69,3 +69,25 @@ fn a_second_host_on_the_same_data_dir_refuses_to_start() {
     // The first host is unaffected.
     assert_eq!(host.get("/health").status, 200);
 }
+
+#[test]
+fn a_restart_loads_compiled_components_from_the_cache() {
+    build_app();
+    let mut host = Host::start();
+    let cached: Vec<String> = std::fs::read_dir(host.data_dir().join("cache"))
+        .expect("cache dir exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".cwasm"))
+        .collect();
+    assert_eq!(cached.len(), 2, "one entry per component: {cached:?}");
+    assert!(!host.log().contains("cached=true"), "first start compiles");
+
+    host.restart();
+    assert!(
+        host.log().contains("cached=true"),
+        "second start loads from <data>/cache:\n{}",
+        host.log()
+    );
+    assert_eq!(host.get("/health").status, 200);
+}

@@ -355,8 +355,14 @@ pub fn parse_fields(body: &Json, keep_stamps: bool) -> ApiResult<CourseFields> {
 
 /// Build the client fields of a course from a whole-course write (PUT, a bulk
 /// list element, a backup): unsent fields take their defaults. `existing` is
-/// the sortOrder to use when the request sends none.
-pub fn replace(id: &str, f: &CourseFields, fallback_sort: i64) -> ApiResult<Course> {
+/// the sortOrder to use when the request sends none; `previous` is the live
+/// course being replaced, if any.
+pub fn replace(
+    id: &str,
+    f: &CourseFields,
+    fallback_sort: i64,
+    previous: Option<&Course>,
+) -> ApiResult<Course> {
     if let Some(body_id) = &f.id
         && body_id != id
     {
@@ -372,7 +378,7 @@ pub fn replace(id: &str, f: &CourseFields, fallback_sort: i64) -> ApiResult<Cour
         .ok_or_else(|| ApiError::invalid_field("title", "title is required"))?;
     c.sort_order = f.sort_order.unwrap_or(fallback_sort);
     apply_plain_fields(&mut c, f);
-    reconcile_status(&mut c, f, None)?;
+    reconcile_status(&mut c, f, previous)?;
     check_lessons(&c)?;
     Ok(c)
 }
@@ -395,7 +401,7 @@ pub fn patch(existing: &Course, f: &CourseFields) -> ApiResult<Course> {
         c.sort_order = s;
     }
     apply_plain_fields(&mut c, f);
-    reconcile_status(&mut c, f, Some(existing.status))?;
+    reconcile_status(&mut c, f, Some(existing))?;
     check_lessons(&c)?;
     Ok(c)
 }
@@ -433,41 +439,45 @@ fn apply_plain_fields(c: &mut Course, f: &CourseFields) {
     }
 }
 
-/// Keep "ratio 100" and "Completed" the same thing. When a request sends only
-/// one of the two the other follows; when it sends both they must agree.
-fn reconcile_status(c: &mut Course, f: &CourseFields, previous: Option<Status>) -> ApiResult<()> {
-    match (f.status, f.completion_ratio) {
-        (Some(status), Some(ratio)) => {
-            if (status == Status::Completed) != (ratio == 100) {
-                return Err(ApiError::invalid_field(
-                    "status",
-                    "status Completed goes with completionRatio 100 and only with it",
-                ));
-            }
-            c.status = status;
+/// Keep "ratio 100" and "Completed" the same thing, deciding by what the
+/// request changed. A changed ratio decides the status (100 completes, a lower
+/// ratio reopens a completed course, the first progress starts a pending one;
+/// an explicit non-Completed status below 100 is kept). An unchanged ratio
+/// lets a changed status decide (Completed sets 100). The one state with no
+/// right answer, leaving Completed while the ratio stays 100, is refused.
+fn reconcile_status(c: &mut Course, f: &CourseFields, previous: Option<&Course>) -> ApiResult<()> {
+    let ratio = c.completion_ratio;
+    let ratio_decides = match previous {
+        Some(p) => p.completion_ratio != ratio,
+        None => f.completion_ratio.is_some() || f.status.is_none(),
+    };
+    if ratio_decides {
+        c.status = match (ratio, f.status) {
+            (100, _) => Status::Completed,
+            (_, Some(s)) if s != Status::Completed => s,
+            (_, Some(_)) => Status::from_ratio(ratio),
+            (_, None) => previous.map_or(Status::from_ratio(ratio), |p| {
+                p.status.after_ratio_change(ratio)
+            }),
+        };
+        return Ok(());
+    }
+    match f.status {
+        None => c.status = previous.map_or(Status::Pending, |p| p.status),
+        Some(Status::Completed) => {
+            c.status = Status::Completed;
+            c.completion_ratio = 100;
         }
-        (Some(status), None) => {
-            if status == Status::Completed {
-                c.completion_ratio = 100;
-            } else if c.completion_ratio == 100 {
-                return Err(ApiError::invalid_field(
-                    "completionRatio",
-                    "a course leaving Completed needs a completionRatio below 100 in the same request",
-                ));
-            }
-            c.status = status;
+        Some(s) if ratio == 100 => {
+            return Err(ApiError::invalid_field(
+                "completionRatio",
+                format!(
+                    "a course at completionRatio 100 is Completed; to make it {} send a completionRatio below 100 too",
+                    s.as_str()
+                ),
+            ));
         }
-        (None, Some(ratio)) => {
-            c.status = match previous {
-                Some(prev) => prev.after_ratio_change(ratio),
-                None => Status::from_ratio(ratio),
-            };
-        }
-        (None, None) => {
-            if previous.is_none() {
-                c.status = Status::from_ratio(c.completion_ratio);
-            }
-        }
+        Some(s) => c.status = s,
     }
     Ok(())
 }
@@ -549,76 +559,106 @@ mod tests {
 
     #[test]
     fn ratio_and_status_follow_each_other() {
-        let c = replace(
-            "a",
-            &fields(json!({"title": "t", "completionRatio": 100})).unwrap(),
-            0,
-        )
-        .unwrap();
-        assert_eq!(c.status, Status::Completed);
-        let c = replace(
-            "a",
-            &fields(json!({"title": "t", "completionRatio": 30})).unwrap(),
-            0,
-        )
-        .unwrap();
-        assert_eq!(c.status, Status::InProgress);
-        let c = replace("a", &fields(json!({"title": "t"})).unwrap(), 0).unwrap();
-        assert_eq!(c.status, Status::Pending);
-        let c = replace(
-            "a",
-            &fields(json!({"title": "t", "status": "Completed"})).unwrap(),
-            0,
-        )
-        .unwrap();
-        assert_eq!(c.completion_ratio, 100);
-        let err = replace(
-            "a",
-            &fields(json!({"title": "t", "status": "Completed", "completionRatio": 40})).unwrap(),
-            0,
+        let new = |body: Json| replace("a", &fields(body).unwrap(), 0, None);
+        let status = |r: ApiResult<Course>| r.map(|c| (c.status, c.completion_ratio)).ok();
+        assert_eq!(
+            status(new(json!({"title": "t", "completionRatio": 100}))),
+            Some((Status::Completed, 100))
         );
         assert_eq!(
-            err.err().and_then(|e| e.field.clone()).as_deref(),
-            Some("status")
+            status(new(json!({"title": "t", "completionRatio": 30}))),
+            Some((Status::InProgress, 30))
+        );
+        assert_eq!(
+            status(new(json!({"title": "t"}))),
+            Some((Status::Pending, 0))
+        );
+        assert_eq!(
+            status(new(json!({"title": "t", "status": "Completed"}))),
+            Some((Status::Completed, 100))
+        );
+        assert_eq!(
+            status(new(json!({"title": "t", "status": "Up Next"}))),
+            Some((Status::UpNext, 0))
+        );
+        // Both sent and contradicting: the ratio decides.
+        assert_eq!(
+            status(new(
+                json!({"title": "t", "status": "Completed", "completionRatio": 40})
+            )),
+            Some((Status::InProgress, 40))
+        );
+        assert_eq!(
+            status(new(
+                json!({"title": "t", "status": "Pending", "completionRatio": 100})
+            )),
+            Some((Status::Completed, 100))
         );
 
-        let done = c;
-        let reopened = patch(&done, &fields(json!({"completionRatio": 60})).unwrap()).unwrap();
-        assert_eq!(reopened.status, Status::InProgress);
-        let err = patch(&done, &fields(json!({"status": "Up Next"})).unwrap());
+        let done = new(json!({"title": "t", "completionRatio": 100})).unwrap();
+        let edit = |c: &Course, body: Json| status(patch(c, &fields(body).unwrap()));
         assert_eq!(
-            err.err().and_then(|e| e.field.clone()).as_deref(),
-            Some("completionRatio")
+            edit(&done, json!({"completionRatio": 60})),
+            Some((Status::InProgress, 60))
         );
-        let up_next = patch(
-            &done,
-            &fields(json!({"status": "Up Next", "completionRatio": 0})).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(up_next.status, Status::UpNext);
-        let still_up_next = patch(&up_next, &fields(json!({"notes": "x"})).unwrap()).unwrap();
-        assert_eq!(still_up_next.status, Status::UpNext);
-        let started = patch(
-            &Course {
-                title: "t".into(),
-                ..Course::blank("b")
-            },
-            &fields(json!({"completionRatio": 5})).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(started.status, Status::InProgress);
+        assert_eq!(
+            edit(&done, json!({"completionRatio": 0})),
+            Some((Status::Pending, 0))
+        );
+        assert_eq!(
+            edit(&done, json!({"status": "Up Next"})),
+            None,
+            "leaving 100 needs a ratio"
+        );
+        assert_eq!(
+            edit(&done, json!({"status": "Up Next", "completionRatio": 0})),
+            Some((Status::UpNext, 0))
+        );
+        // A whole-course PUT that marks a course done without touching the ratio.
+        let started = new(json!({"title": "t", "completionRatio": 40})).unwrap();
+        let put = replace(
+            "a",
+            &fields(json!({"title": "t", "completionRatio": 40, "status": "Completed"})).unwrap(),
+            0,
+            Some(&started),
+        );
+        assert_eq!(status(put), Some((Status::Completed, 100)));
+        let put = replace(
+            "a",
+            &fields(json!({"title": "t", "completionRatio": 40})).unwrap(),
+            0,
+            Some(&started),
+        );
+        assert_eq!(
+            status(put),
+            Some((Status::InProgress, 40)),
+            "an unsent status is kept"
+        );
+        let up_next = edit(&started, json!({"status": "Up Next"}));
+        assert_eq!(up_next, Some((Status::UpNext, 40)));
+        let pending = new(json!({"title": "t"})).unwrap();
+        assert_eq!(
+            edit(&pending, json!({"completionRatio": 5})),
+            Some((Status::InProgress, 5))
+        );
+        assert_eq!(
+            edit(&pending, json!({"notes": "x"})),
+            Some((Status::Pending, 0))
+        );
     }
 
     #[test]
     fn completed_lessons_cannot_exceed_total() {
         let f = fields(json!({"title": "t", "totalLessons": 3, "completedLessons": 4})).unwrap();
-        let err = replace("a", &f, 0).err().and_then(|e| e.field.clone());
+        let err = replace("a", &f, 0, None)
+            .err()
+            .and_then(|e| e.field.clone());
         assert_eq!(err.as_deref(), Some("completedLessons"));
     }
 
     #[test]
     fn body_id_must_match_path() {
         let f = fields(json!({"id": "other", "title": "t"})).unwrap();
-        assert!(replace("a", &f, 0).is_err());
+        assert!(replace("a", &f, 0, None).is_err());
     }
 }

@@ -148,7 +148,7 @@ pub fn put_course(
             Some(c) => c.sort_order,
             None => store::max_sort_order(b)?.map_or(0, |m| m.saturating_add(1)),
         };
-        let new = model::replace(id, fields, fallback_sort)?;
+        let new = model::replace(id, fields, fallback_sort, current.as_ref())?;
         match &current {
             Some(old) if old.same_content(&new) => Ok((old.clone(), Outcome::Unchanged)),
             Some(old) => Ok((
@@ -243,7 +243,7 @@ pub fn parse_course_list(body: &Json) -> ApiResult<Vec<(String, CourseFields)>> 
                     .at_index(i),
             );
         }
-        model::replace(&id, &f, 0).map_err(|e| e.at_index(i))?;
+        model::replace(&id, &f, 0, None).map_err(|e| e.at_index(i))?;
         out.push((id, f));
     }
     Ok(out)
@@ -280,9 +280,10 @@ pub fn replace_all(
             .collect();
         let mut summary = Summary::default();
         for (i, (id, f)) in list.iter().enumerate() {
-            let new = model::replace(id, f, i64::try_from(i).unwrap_or(i64::MAX))
+            let old = existing.remove(id);
+            let new = model::replace(id, f, i64::try_from(i).unwrap_or(i64::MAX), old.as_ref())
                 .map_err(|e| e.at_index(i))?;
-            match existing.remove(id) {
+            match old {
                 Some(old) if old.same_content(&new) => summary.unchanged += 1,
                 Some(old) => {
                     commit_course(tx, new, Some(&old), &Stamps::default())?;

@@ -339,7 +339,7 @@ pub fn parse_backup(body: &[u8]) -> ApiResult<Parsed> {
             let id =
                 f.id.clone()
                     .ok_or_else(|| ApiError::invalid_field("id", "id is required"))?;
-            model::replace(&id, &f, 0)?;
+            model::replace(&id, &f, 0, None)?;
             if !seen.insert(id.clone()) {
                 return Err(ApiError::invalid_field(
                     "id",
@@ -425,11 +425,13 @@ pub fn apply(b: &impl Backend, parsed: Parsed, partial: bool) -> ApiResult<Impor
             let old = live.get(&row.id);
             let built = match (source, old) {
                 (Source::Csv, Some(o)) => model::patch(o, &row.fields),
-                (Source::Backup, Some(o)) => model::replace(&row.id, &row.fields, o.sort_order),
+                (Source::Backup, Some(o)) => {
+                    model::replace(&row.id, &row.fields, o.sort_order, Some(o))
+                }
                 (_, None) => {
                     let s = next_sort;
                     next_sort = next_sort.saturating_add(1);
-                    model::replace(&row.id, &row.fields, s)
+                    model::replace(&row.id, &row.fields, s, None)
                 }
             };
             let new = built.map_err(|e| {

@@ -1,0 +1,349 @@
+//! The admin API, on its own listener: list versions, upload a new version,
+//! roll back, and the Prometheus metrics. With a token configured, every request
+//! must carry `Authorization: Bearer <token>`.
+//!
+//! - `GET /-/components`
+//! - `PUT /-/components/{name}` (body: the component's `.wasm`)
+//! - `POST /-/components/{name}/rollback`
+//! - `GET /-/metrics`
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::metrics::Registry;
+use crate::swap::{Origin, SwapError, Swapper};
+
+/// Largest accepted upload: far above any component this app builds.
+const MAX_UPLOAD: usize = 256 << 20;
+
+pub struct Admin {
+    pub swapper: Arc<Swapper>,
+    pub metrics: Arc<Registry>,
+    /// Expected `Authorization` header value, if a token is required.
+    pub bearer: Option<String>,
+}
+
+type AdminResponse = Response<Full<Bytes>>;
+
+impl Admin {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "admin accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let admin = self.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let admin = admin.clone();
+                        async move { Ok::<_, Infallible>(admin.handle(req, peer).await) }
+                    });
+                    tokio::spawn(async move {
+                        if let Err(e) = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                        {
+                            tracing::debug!(%peer, error = %e, "admin connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+    }
+
+    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> AdminResponse {
+        if !self.authorised(&req) {
+            tracing::warn!(%peer, path = %req.uri().path(), "admin request without a valid token");
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this admin API requires `Authorization: Bearer <token>`",
+            );
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+            return response;
+        }
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let response = match (&method, segments.as_slice()) {
+            (&Method::GET, ["-", "components"]) => json(StatusCode::OK, &self.swapper.list()),
+            (&Method::GET, ["-", "metrics"]) => {
+                let text = self.metrics.render(&self.swapper.active_versions());
+                let mut response = Response::new(Full::new(Bytes::from(text)));
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                );
+                response
+            }
+            (&Method::PUT, ["-", "components", name]) => {
+                let name = (*name).to_owned();
+                match Limited::new(req.into_body(), MAX_UPLOAD).collect().await {
+                    Ok(body) => {
+                        let bytes = body.to_bytes().to_vec();
+                        outcome(self.swapper.swap(&name, bytes, Origin::Upload).await)
+                    }
+                    Err(e) => error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        &format!("cannot read the upload (limit {MAX_UPLOAD} bytes): {e}"),
+                    ),
+                }
+            }
+            (&Method::POST, ["-", "components", name, "rollback"]) => {
+                outcome(self.swapper.rollback(name).await)
+            }
+            (_, ["-", "components"] | ["-", "metrics"] | ["-", "components", _])
+            | (_, ["-", "components", _, "rollback"]) => error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                &format!("{method} is not allowed on {path}"),
+            ),
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                &format!("no admin endpoint at {path}"),
+            ),
+        };
+        tracing::info!(%method, %path, status = response.status().as_u16(), "admin request");
+        response
+    }
+
+    fn authorised(&self, req: &Request<Incoming>) -> bool {
+        let Some(expected) = &self.bearer else {
+            return true;
+        };
+        let given = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
+        constant_time_eq(given, expected.as_bytes())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn outcome(result: Result<crate::swap::Outcome, SwapError>) -> AdminResponse {
+    match result {
+        Ok(outcome) => json(
+            StatusCode::OK,
+            &serde_json::to_value(&outcome).unwrap_or_default(),
+        ),
+        Err(SwapError::UnknownComponent(name)) => error(
+            StatusCode::NOT_FOUND,
+            "unknown_component",
+            &format!("no component named `{name}` in the manifest"),
+        ),
+        Err(SwapError::Rejected { reason, message }) => json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &serde_json::json!({
+                "error": {
+                    "code": "version_rejected",
+                    "reason": reason.label(),
+                    "message": message,
+                }
+            }),
+        ),
+        Err(e @ SwapError::NoPrevious(_)) => {
+            error(StatusCode::CONFLICT, "no_previous_version", &e.to_string())
+        }
+        Err(e @ SwapError::Persist(_)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "persist_failed",
+            &e.to_string(),
+        ),
+    }
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> AdminResponse {
+    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> AdminResponse {
+    json(
+        status,
+        &serde_json::json!({ "error": { "code": code, "message": message } }),
+    )
+}
+
+/// The `swap`, `rollback` and `versions` subcommands: a small client of the admin API.
+pub mod client {
+    use anyhow::{Context as _, anyhow, bail};
+    use bytes::Bytes;
+    use http_body_util::{BodyExt as _, Full};
+    use hyper_util::rt::TokioIo;
+
+    pub struct Target {
+        pub url: String,
+        pub token: Option<String>,
+    }
+
+    /// Sends one request; returns the status and the parsed JSON answer.
+    fn call(
+        target: &Target,
+        method: http::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, serde_json::Value)> {
+        let uri: http::Uri = format!("{}{path}", target.url.trim_end_matches('/'))
+            .parse()
+            .with_context(|| format!("bad --admin URL {}", target.url))?;
+        if uri.scheme_str() != Some("http") {
+            bail!("--admin must be an http:// URL (got {})", target.url);
+        }
+        let host = uri
+            .host()
+            .ok_or_else(|| anyhow!("--admin URL has no host"))?
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(80);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+                .await
+                .with_context(|| format!("cannot reach the admin API at {}", target.url))?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut request = http::Request::builder()
+                .method(method)
+                .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+                .header(http::header::HOST, format!("{host}:{port}"));
+            if let Some(token) = &target.token {
+                request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+            let response = sender
+                .send_request(request.body(Full::new(Bytes::from(body)))?)
+                .await?;
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await?.to_bytes();
+            let value = serde_json::from_slice(&bytes).unwrap_or_else(
+                |_| serde_json::json!({ "error": { "message": String::from_utf8_lossy(&bytes) } }),
+            );
+            Ok((status, value))
+        })
+    }
+
+    fn failure(status: u16, answer: &serde_json::Value) -> anyhow::Error {
+        let error = &answer["error"];
+        let message = error["message"].as_str().unwrap_or("no message");
+        match error["reason"].as_str() {
+            Some(reason) => anyhow!("rejected ({reason}): {message}"),
+            None => anyhow!("admin API answered {status}: {message}"),
+        }
+    }
+
+    fn short(sha: &str) -> &str {
+        sha.get(..12).unwrap_or(sha)
+    }
+
+    pub fn swap(target: &Target, name: &str, file: &std::path::Path) -> anyhow::Result<()> {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let (status, answer) = call(
+            target,
+            http::Method::PUT,
+            &format!("/-/components/{name}"),
+            bytes,
+        )?;
+        if status != 200 {
+            return Err(failure(status, &answer));
+        }
+        let sha = answer["sha256"].as_str().unwrap_or("");
+        if answer["unchanged"].as_bool() == Some(true) {
+            println!("{name}: {} is already active; nothing changed", short(sha));
+        } else {
+            println!(
+                "{name}: now serving {} (was {}), accepted in {} ms",
+                short(sha),
+                short(answer["previous"].as_str().unwrap_or("-")),
+                answer["elapsedMs"]
+            );
+        }
+        Ok(())
+    }
+
+    pub fn rollback(target: &Target, name: &str) -> anyhow::Result<()> {
+        let (status, answer) = call(
+            target,
+            http::Method::POST,
+            &format!("/-/components/{name}/rollback"),
+            Vec::new(),
+        )?;
+        if status != 200 {
+            return Err(failure(status, &answer));
+        }
+        println!(
+            "{name}: rolled back to {} (was {})",
+            short(answer["sha256"].as_str().unwrap_or("")),
+            short(answer["previous"].as_str().unwrap_or("-"))
+        );
+        Ok(())
+    }
+
+    pub fn versions(target: &Target) -> anyhow::Result<()> {
+        let (status, answer) = call(target, http::Method::GET, "/-/components", Vec::new())?;
+        if status != 200 {
+            return Err(failure(status, &answer));
+        }
+        let line = |label: &str, v: &serde_json::Value| {
+            if v.is_null() {
+                println!("  {label:<8} -");
+            } else {
+                println!(
+                    "  {label:<8} {}  {:>9} bytes  {:>8} requests  loaded {}  from {}",
+                    short(v["sha256"].as_str().unwrap_or("")),
+                    v["size"],
+                    v["requests"],
+                    v["loadedAt"].as_str().unwrap_or("?"),
+                    v["source"].as_str().unwrap_or("?")
+                );
+            }
+        };
+        for component in answer["components"].as_array().into_iter().flatten() {
+            println!("{}", component["name"].as_str().unwrap_or("?"));
+            line("active", &component["active"]);
+            line("previous", &component["previous"]);
+        }
+        Ok(())
+    }
+}
