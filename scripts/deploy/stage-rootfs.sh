@@ -26,8 +26,9 @@ install -m 0755 "$bin" "$root/tracker-host"
 strip "$root/tracker-host" 2>/dev/null || true
 
 # A dynamically linked binary brings its libraries (and the loader) along.
+# (ldd prints "statically linked" and no path for a static binary.)
 if ldd "$bin" >/dev/null 2>&1; then
-    ldd "$bin" | grep -oE '/[^ ]+' | sort -u | while read -r lib; do
+    ldd "$bin" | { grep -oE '/[^ ]+' || true; } | sort -u | while read -r lib; do
         mkdir -p "$root$(dirname "$lib")"
         cp -L "$lib" "$root$lib"
     done

@@ -35,6 +35,17 @@ describe('course rules', () => {
     const upNext = { ...pending, status: 'Up Next' as const };
     expect(applyProgressRules(upNext, { ...upNext, completionRatio: 5 }, now).status).toBe('Up Next');
   });
+
+  it('lets a status-only change decide the ratio, as the API does', () => {
+    const now = new Date('2026-05-01T10:00:00Z');
+    const done = { ...blankCourse(now), title: 'T', status: 'Completed' as const, completionRatio: 100 };
+    const reopened = applyProgressRules(done, { ...done, status: 'In Progress' }, now);
+    expect([reopened.status, reopened.completionRatio, reopened.completedAt]).toEqual(['In Progress', 99, null]);
+    expect(applyProgressRules(done, { ...done, status: 'Pending' }, now).completionRatio).toBe(0);
+    const started = { ...done, status: 'In Progress' as const, completionRatio: 40 };
+    const completed = applyProgressRules(started, { ...started, status: 'Completed' }, now);
+    expect([completed.completionRatio, completed.completedAt]).toEqual([100, now.toISOString()]);
+  });
 });
 
 describe('links in notes', () => {

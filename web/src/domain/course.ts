@@ -97,6 +97,11 @@ export function applyProgressRules(prev: Course | null, next: Course, now: Date 
     else if (prev && prev.status === 'Completed' && out.status === 'Completed' && out.completionRatio < 100) {
       out.status = 'In Progress';
     }
+  } else if (prev && prev.status !== out.status) {
+    // Only the status changed: it decides the ratio, as the API does. Completed
+    // means 100; leaving Completed must leave 100 too, which the API otherwise refuses.
+    if (out.status === 'Completed') out.completionRatio = 100;
+    else if (out.completionRatio >= 100) out.completionRatio = out.status === 'In Progress' ? 99 : 0;
   }
   if (out.status === 'Completed') {
     if (!prev || prev.status !== 'Completed' || !out.completedAt) out.completedAt = out.completedAt ?? now.toISOString();
