@@ -49,7 +49,7 @@ clippy: wasm-target
 	$(CARGO) clippy --target $(WASM_TARGET) --profile wasm -p skilltrack-api -p skilltrack-static -- -D warnings
 
 # System packages and tools the tests use; quick when they are already there.
-deps: wasm-target chromium
+deps: wasm-target chromium podman-tools k8s-tools
 
 clean:
 	$(CARGO) clean

@@ -7,16 +7,18 @@
 //
 // Environment: PROFILE_REQUESTS (default 30), PROFILE_PATH (default /api/courses;
 // `{latest}` is replaced by the current revision), PROFILE_OUT (default profile.md),
-// PROFILE_MANIFEST (the host's manifest, default spin.toml),
+// PROFILE_MANIFEST (the host's manifest, default spin.toml), PROFILE_SWITCHES=0 (leave
+// out the context-switch counts under load), PROFILE_CALLGRIND=0 (only those counts),
 // PROFILE_SERVERS (default host,native); `--analyse-only` re-reads the last dumps. Output: target/bench/profile.md and the raw
 // callgrind files under target/bench/profile/.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCourses } from './lib/dataset.mjs';
 import { request, sendJson, closeIdle } from './lib/http.mjs';
 import { freePort, startServer } from './lib/servers.mjs';
+import { runWrk } from './lib/wrk.mjs';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const OUT = join(ROOT, 'target/bench');
@@ -122,10 +124,55 @@ function categorise(file) {
   return { total, totals: [...totals].sort((a, b) => b[1] - a[1]), top };
 }
 
+// Context switches and CPU time per request under load, from perf's software
+// counters (these work where the hardware ones do not).
+const SWITCH_SECONDS = 3;
+function perfWorks() {
+  try {
+    execFileSync('perf', ['stat', '-e', 'context-switches,task-clock', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch { return false; }
+}
+
+async function switchesPerRequest(name) {
+  const dataDir = join(WORK, `${name}-switches-data`);
+  rmSync(dataDir, { recursive: true, force: true });
+  const port = await freePort();
+  const [bin, ...args] = command(name, port, dataDir);
+  const server = await startServer({ name, command: bin, args, port, cwd: ROOT, logPath: join(WORK, `${name}.switches.log`) });
+  const rows = [];
+  try {
+    await sendJson(`${server.url}/api/courses`, 'POST', loadCourses(FIXTURE));
+    const etag = (await request(`${server.url}/api/courses`)).headers.etag;
+    const rev = JSON.parse((await request(`${server.url}/api/changes?since=0&limit=1000`)).body.toString()).rev;
+    const cases = [
+      ['GET /health', '/health', []],
+      ['GET /api/courses, If-None-Match (304)', '/api/courses', [['If-None-Match', etag]]],
+      ['GET /api/changes?since=<latest>', `/api/changes?since=${rev}`, []],
+      ['GET /api/courses (200)', '/api/courses', []],
+    ];
+    for (const [label, path, headers] of cases) {
+      const out = join(WORK, `${name}.perf.txt`);
+      const perf = spawn('perf', ['stat', '-e', 'context-switches,task-clock', '-p', String(server.pid), '-o', out, '--', 'sleep', String(SWITCH_SECONDS)], { stdio: 'ignore' });
+      const perfDone = new Promise((r) => perf.once('exit', r));
+      const load = await runWrk({ url: server.url + path, headers, threads: 2, connections: 16, seconds: SWITCH_SECONDS });
+      await perfDone;
+      const text = readFileSync(out, 'utf8');
+      const cs = Number(text.match(/([\d,]+)\s+context-switches/)?.[1].replaceAll(',', ''));
+      const ms = Number(text.match(/([\d.,]+)\s+msec task-clock/)?.[1].replaceAll(',', ''));
+      rows.push({ label, requests: load.requests, switches: cs / load.requests, cpuUs: (ms * 1000) / load.requests });
+    }
+  } finally {
+    closeIdle();
+    await server.stop();
+  }
+  return rows;
+}
+
 async function main() {
   mkdirSync(WORK, { recursive: true });
   const results = [];
-  for (const name of SERVERS) {
+  for (const name of process.env.PROFILE_CALLGRIND === '0' ? [] : SERVERS) {
     let run;
     if (process.argv.includes('--analyse-only')) {
       // Re-read the last dumps (e.g. after changing the categories).
@@ -138,15 +185,31 @@ async function main() {
     results.push({ ...run, ...categorise(run.file) });
   }
   const perReq = (r) => r.total / REQUESTS;
-  let md = `# Where one \`GET ${PATH}\` goes (callgrind, instructions)\n\n`;
-  md += `${REQUESTS} sequential requests per server after 5 warm-up requests; counts are instructions executed by the whole server process while they ran, divided by ${REQUESTS}.\n\n`;
-  md += '| server | instructions per request | response bytes |\n| --- | ---: | ---: |\n';
-  for (const r of results) md += `| ${r.name} | ${Math.round(perReq(r)).toLocaleString('en-US')} | ${r.bytes.toLocaleString('en-US')} |\n`;
-  for (const r of results) {
-    md += `\n## ${r.name}\n\n| who | instructions per request | share |\n| --- | ---: | ---: |\n`;
-    for (const [cat, n] of r.totals) md += `| ${cat} | ${Math.round(n / REQUESTS).toLocaleString('en-US')} | ${((100 * n) / r.total).toFixed(1)}% |\n`;
-    md += '\nTop functions:\n\n| instructions per request | function |\n| ---: | --- |\n';
-    for (const t of r.top) md += `| ${Math.round(t.n / REQUESTS).toLocaleString('en-US')} | \`${t.what.replaceAll('|', '\\|')}\` |\n`;
+  let md = '';
+  if (results.length) {
+    md += `# Where one \`GET ${PATH}\` goes (callgrind, instructions)\n\n`;
+    md += `${REQUESTS} sequential requests per server after 5 warm-up requests; counts are instructions executed by the whole server process while they ran, divided by ${REQUESTS}.\n\n`;
+    md += '| server | instructions per request | response bytes |\n| --- | ---: | ---: |\n';
+    for (const r of results) md += `| ${r.name} | ${Math.round(perReq(r)).toLocaleString('en-US')} | ${r.bytes.toLocaleString('en-US')} |\n`;
+    for (const r of results) {
+      md += `\n## ${r.name}\n\n| who | instructions per request | share |\n| --- | ---: | ---: |\n`;
+      for (const [cat, n] of r.totals) md += `| ${cat} | ${Math.round(n / REQUESTS).toLocaleString('en-US')} | ${((100 * n) / r.total).toFixed(1)}% |\n`;
+      md += '\nTop functions:\n\n| instructions per request | function |\n| ---: | --- |\n';
+      for (const t of r.top) md += `| ${Math.round(t.n / REQUESTS).toLocaleString('en-US')} | \`${t.what.replaceAll('|', '\\|')}\` |\n`;
+    }
+  }
+  if (process.env.PROFILE_SWITCHES !== '0' && !process.argv.includes('--analyse-only')) {
+    if (perfWorks()) {
+      md += `\n## Context switches and CPU per request under load (perf software counters, wrk 16 connections, ${SWITCH_SECONDS} s each)\n\n`;
+      md += '| server | request | context switches per request | server CPU per request (us) |\n| --- | --- | ---: | ---: |\n';
+      for (const name of SERVERS) {
+        for (const r of await switchesPerRequest(name)) {
+          md += `| ${name} | ${r.label} | ${r.switches.toFixed(1)} | ${r.cpuUs.toFixed(0)} |\n`;
+        }
+      }
+    } else {
+      md += '\nperf cannot count context switches here: that section is left out.\n';
+    }
   }
   writeFileSync(join(OUT, process.env.PROFILE_OUT ?? 'profile.md'), md);
   console.log(md);

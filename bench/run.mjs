@@ -37,9 +37,9 @@ const NATIVE_BIN = process.env.NATIVE_BASELINE_BIN ?? join(ROOT, 'target/release
 // The host runs with its own default log filter (a line per request at info), as
 // shipped; BENCH_HOST_LOG sets RUST_LOG for it instead.
 const HOST_LOG = process.env.BENCH_HOST_LOG ?? '';
-// Another manifest for the host (experiments, e.g. a component built differently).
 // Parts to leave out, comma separated: coldstart, hotswap.
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((x) => x.trim()));
+// Another manifest for the host (experiments, e.g. a component built differently).
 const MANIFEST = resolve(ROOT, process.env.BENCH_MANIFEST ?? 'spin.toml');
 
 // The load: readers as in wasmtime's own measurements here (16 connections on 2
@@ -187,6 +187,10 @@ function machine() {
 
 async function main() {
   mkdirSync(WORK, { recursive: true });
+  // Server logs are appended to across restarts within a run, so start each run empty.
+  for (const name of ['host', 'native', 'native_normal', 'seed', 'coldstart', 'hotswap']) {
+    rmSync(join(OUT, `${name}.log`), { force: true });
+  }
   const courses = loadCourses(FIXTURE);
   const idsFile = join(WORK, 'ids.txt');
   writeFileSync(idsFile, courses.map((c) => c.id).join('\n') + '\n');

@@ -38,4 +38,4 @@ bench-load:
 bench-profile: build bench-native
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 	PROFILE_OUT=profile-courses.md PROFILE_PATH=/api/courses node bench/profile.mjs
-	PROFILE_OUT=profile-changes.md PROFILE_PATH='/api/changes?since={latest}' PROFILE_REQUESTS=100 node bench/profile.mjs
+	PROFILE_OUT=profile-changes.md PROFILE_PATH='/api/changes?since={latest}' PROFILE_REQUESTS=100 PROFILE_SWITCHES=0 node bench/profile.mjs

@@ -191,7 +191,11 @@ pub fn backup(data_dir: &Path, out: &Path) -> Result<BackupReport> {
         fs::remove_file(&copy).with_context(|| format!("remove {}", copy.display()))?;
         files.push(store(&mut archive, &rel, Kind::Sqlite, &content)?);
     }
-    for rel in plain_files(data_dir)? {
+    // Version records before the builds they name: a build is written before a
+    // record points at it, so listing the builds afterwards finds every one named.
+    let records = plain_files(data_dir, |name| name.ends_with(".json"))?;
+    let builds = || plain_files(data_dir, |name| !name.ends_with(".json"));
+    for rel in records.into_iter().chain(builds()?) {
         let content = fs::read(data_dir.join(&rel))
             .with_context(|| format!("read {}", data_dir.join(&rel).display()))?;
         files.push(store(&mut archive, &rel, Kind::File, &content)?);
@@ -488,8 +492,9 @@ fn sqlite_files(data_dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Everything under `components/`, relative and '/'-separated.
-fn plain_files(data_dir: &Path) -> Result<Vec<String>> {
+/// The files under `components/` whose name `keep` accepts, relative and
+/// '/'-separated; half-written temp files (`*.tmp<pid>`) are never included.
+fn plain_files(data_dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut pending = vec![PathBuf::from(COMPONENTS_DIR)];
     while let Some(rel_dir) = pending.pop() {
@@ -504,6 +509,15 @@ fn plain_files(data_dir: &Path) -> Result<Vec<String>> {
             if ty.is_dir() {
                 pending.push(rel);
             } else if ty.is_file() {
+                let name = entry.file_name();
+                let name = name.to_str().unwrap_or_default();
+                let temp = Path::new(name)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.starts_with("tmp"));
+                if temp || !keep(name) {
+                    continue;
+                }
                 let Some(s) = rel.to_str() else {
                     bail!("{} has a name that is not UTF-8", rel.display());
                 };
@@ -680,6 +694,9 @@ mod tests {
         .expect("seed kv");
         fs::create_dir_all(dir.path().join("components/api")).expect("mkdir");
         fs::write(dir.path().join("components/api/v1.wasm"), b"\0asm").expect("write");
+        fs::write(dir.path().join("components/api.json"), b"{}").expect("write");
+        // A version being written right now: never part of a backup.
+        fs::write(dir.path().join("components/api/v2.tmp42"), b"\0as").expect("write");
         dir
     }
 
@@ -695,6 +712,7 @@ mod tests {
             [
                 "key-value.db",
                 "sqlite/default.db",
+                "components/api.json",
                 "components/api/v1.wasm"
             ]
         );

@@ -306,6 +306,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         limits,
         metrics: server.metrics().clone(),
         candidates: server.candidates().clone(),
+        instances: server.instances().clone(),
         store: versions::VersionStore::open(&data.root().join("components"))?,
         smoke_paths: smoke_paths(&manifest),
         listener: local,
@@ -316,7 +317,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         let admin_task = match admin_listener {
             Some(l) => {
                 let l = tokio::net::TcpListener::from_std(l)?;
-                tracing::info!(token = admin_token.is_some(), "admin API on http://{}", l.local_addr()?);
+                tracing::info!(
+                    token = admin_token.is_some(),
+                    "admin API on http://{}",
+                    l.local_addr()?
+                );
                 let admin = Arc::new(admin::Admin {
                     swapper: swapper.clone(),
                     metrics: server.metrics().clone(),

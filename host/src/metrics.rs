@@ -146,6 +146,16 @@ impl Registry {
             .clone()
     }
 
+    /// The stats an existing series of this build continues, or fresh ones not yet
+    /// registered (a candidate that may be rejected must not leave a series behind).
+    pub fn candidate_stats(&self, component: &str, sha256: &str) -> Arc<VersionStats> {
+        let versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        versions
+            .get(&(component.to_owned(), sha256.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Registers the stats of a version loaded before the registry knew it.
     pub fn adopt(&self, component: &str, sha256: &str, stats: Arc<VersionStats>) {
         let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
@@ -304,9 +314,15 @@ mod tests {
             "tracker_request_duration_seconds_bucket{component=\"api\",version=\"abcdef012345\",le=\"+Inf\"} 3"
         ));
         assert!(
-            text.contains("tracker_swaps_rejected_total{component=\"api\",reason=\"smoke_status\"} 1")
+            text.contains(
+                "tracker_swaps_rejected_total{component=\"api\",reason=\"smoke_status\"} 1"
+            )
         );
-        assert!(text.contains("tracker_component_info{component=\"api\",sha256=\"abcdef0123456789\"} 1"));
+        assert!(
+            text.contains(
+                "tracker_component_info{component=\"api\",sha256=\"abcdef0123456789\"} 1"
+            )
+        );
         assert_eq!(stats.requests(), 3);
     }
 }

@@ -79,6 +79,12 @@ impl Server {
         &self.candidates
     }
 
+    /// The instance permits: hot swap takes one for its trial instantiation, so
+    /// it never takes a pool slot a request was promised.
+    pub fn instances(&self) -> &Arc<Semaphore> {
+        &self.instances
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting and drains in-flight
     /// requests (bounded by the request timeout).
     pub async fn serve(
@@ -268,7 +274,11 @@ impl Server {
 
     /// The slot's active version, or the hot-swap candidate a smoke request names.
     /// `None` when a smoke token names another component's candidate.
-    fn pick_version(&self, slot: &Slot, req: &mut Request<Incoming>) -> Option<(Arc<Version>, bool)> {
+    fn pick_version(
+        &self,
+        slot: &Slot,
+        req: &mut Request<Incoming>,
+    ) -> Option<(Arc<Version>, bool)> {
         let Some(token) = req.headers_mut().remove(SMOKE_HEADER) else {
             return Some((slot.active(), false));
         };

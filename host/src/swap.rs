@@ -107,6 +107,8 @@ pub struct Swapper {
     limits: Limits,
     metrics: Arc<Registry>,
     candidates: Arc<Candidates>,
+    /// The server's instance permits (one per pool slot).
+    instances: Arc<tokio::sync::Semaphore>,
     store: VersionStore,
     /// Component -> the path its smoke request uses.
     smoke_paths: BTreeMap<String, String>,
@@ -122,6 +124,7 @@ pub struct SwapperParts {
     pub limits: Limits,
     pub metrics: Arc<Registry>,
     pub candidates: Arc<Candidates>,
+    pub instances: Arc<tokio::sync::Semaphore>,
     pub store: VersionStore,
     pub smoke_paths: BTreeMap<String, String>,
     pub listener: SocketAddr,
@@ -142,6 +145,7 @@ impl Swapper {
             limits: parts.limits,
             metrics: parts.metrics,
             candidates: parts.candidates,
+            instances: parts.instances,
             store: parts.store,
             smoke_paths: parts.smoke_paths,
             listener,
@@ -232,7 +236,7 @@ impl Swapper {
         .map_err(|e| rejected(RejectReason::Compile, format!("compile task failed: {e}")))?;
         let version = version.map_err(classify_prepare_error)?;
         let version = Arc::new(Version {
-            stats: self.metrics.stats_for(&slot.id, sha256),
+            stats: self.metrics.candidate_stats(&slot.id, sha256),
             ..version
         });
 
@@ -251,6 +255,7 @@ impl Swapper {
             .and_then(|()| self.store.save(&slot.id, &record))
             .map_err(|e| rejected(RejectReason::Io, format!("{e:#}")))?;
 
+        self.metrics.adopt(&slot.id, sha256, version.stats.clone());
         slot.activate(version);
         Ok(Outcome {
             component: slot.id.clone(),
@@ -284,13 +289,19 @@ impl Swapper {
     /// A start-up trap (a failing constructor, a bad data segment) shows here,
     /// before any request could meet it.
     async fn instantiate_once(&self, slot: &Slot, version: &Version) -> Result<(), SwapError> {
+        let limit = self.limits.request_timeout + Duration::from_secs(1);
+        let Ok(Ok(_permit)) = tokio::time::timeout(limit, self.instances.acquire()).await else {
+            return Err(rejected(
+                RejectReason::Instantiate,
+                format!("no free instance slot within {limit:?} (the host is saturated)"),
+            ));
+        };
         let mut store = Store::new(
             self.runtime.engine(),
             HostState::new(&self.app.backends, &slot.grants, self.limits.max_memory),
         );
         store.limiter(|state| &mut state.limits);
         arm_deadline(&mut store, self.limits.request_timeout);
-        let limit = self.limits.request_timeout + Duration::from_secs(1);
         match tokio::time::timeout(limit, version.pre.instantiate_async(&mut store)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(rejected(
@@ -342,7 +353,8 @@ impl Swapper {
 
     async fn smoke_request(&self, path: &str, token: &str) -> anyhow::Result<(u16, Bytes)> {
         let stream = tokio::net::TcpStream::connect(self.listener).await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         let conn = tokio::spawn(conn);
         let request = http::Request::get(path)
             .header(http::header::HOST, self.listener.to_string())
@@ -373,9 +385,7 @@ impl Swapper {
             previous_source: Some(active.source.display().to_string()),
             source_sha256: self.last_source_sha(name, &active),
         };
-        self.store
-            .save(name, &record)
-            .map_err(SwapError::Persist)?;
+        self.store.save(name, &record).map_err(SwapError::Persist)?;
         slot.activate(previous.clone());
         self.metrics.rolled_back(name);
         tracing::info!(component = name, sha256 = %previous.sha256, replaced = %active.sha256, "rolled back");
@@ -438,7 +448,8 @@ impl Swapper {
             let record = match self.store.load(&slot.id) {
                 None => fresh,
                 Some(record) if record.source_sha256 == source.sha256 => {
-                    let active = self.stored_version(slot, &record.active, &record.active_source, &source);
+                    let active =
+                        self.stored_version(slot, &record.active, &record.active_source, &source);
                     let previous = record.previous.as_deref().and_then(|sha| {
                         let from = record.previous_source.as_deref().unwrap_or("");
                         self.stored_version(slot, sha, from, &source)
@@ -458,7 +469,14 @@ impl Swapper {
                 Some(record) => {
                     tracing::info!(component = %slot.id, sha256 = %source.sha256, replaced = %record.active, "the manifest's source changed since the last run: serving it");
                     let previous = (record.active != source.sha256)
-                        .then(|| self.stored_version(slot, &record.active, &record.active_source, &source))
+                        .then(|| {
+                            self.stored_version(
+                                slot,
+                                &record.active,
+                                &record.active_source,
+                                &source,
+                            )
+                        })
                         .flatten();
                     slot.set_previous(previous.clone());
                     SlotRecord {
@@ -603,11 +621,17 @@ mod tests {
         assert!(check_header(b"\0asm\x0d\0\x01\0rest").is_ok());
         assert!(matches!(
             check_header(b"\0asm\x01\0\0\0"),
-            Err(SwapError::Rejected { reason: RejectReason::NotWasm, .. })
+            Err(SwapError::Rejected {
+                reason: RejectReason::NotWasm,
+                ..
+            })
         ));
         assert!(matches!(
             check_header(b"<html>"),
-            Err(SwapError::Rejected { reason: RejectReason::NotWasm, .. })
+            Err(SwapError::Rejected {
+                reason: RejectReason::NotWasm,
+                ..
+            })
         ));
     }
 

@@ -35,5 +35,18 @@ step "deployment invariants" sh -c "python3 scripts/deploy/check_k8s_policy.py <
 step "SpinApp required fields" python3 scripts/deploy/check_spinapp.py k8s/spinkube/spinapp.yaml
 step "hadolint Dockerfile (error level)" hadolint --failure-threshold error Dockerfile
 
+# The checks themselves must be able to fail: each rejects a manifest broken on purpose.
+broken=$(mktemp -d)
+trap 'rm -f "$rendered"; rm -rf "$broken"' EXIT
+sed 's/^  replicas: 1$/  replicas: 1\n  replicaCount: 1/' k8s/deployment.yaml >"$broken/deployment.yaml"
+step "kubernetes-validate --strict rejects an unknown field" \
+    sh -c "! kubernetes-validate --strict --quiet '$broken/deployment.yaml' >/dev/null 2>&1"
+grep -v '^  executor:' k8s/spinkube/spinapp.yaml >"$broken/spinapp.yaml"
+step "the SpinApp check rejects a SpinApp without spec.executor" \
+    sh -c "! python3 scripts/deploy/check_spinapp.py '$broken/spinapp.yaml' >/dev/null"
+sed 's/type: Recreate/type: RollingUpdate/' "$rendered" >"$broken/rendered.yaml"
+step "the invariants check rejects a RollingUpdate Deployment" \
+    sh -c "! python3 scripts/deploy/check_k8s_policy.py < '$broken/rendered.yaml' >/dev/null"
+
 echo "k8s-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -40,7 +40,7 @@ check() {
 start_container() {
     "$PODMAN" "${PODMAN_GLOBAL[@]}" run -d --name "$name" "${PODMAN_RUN[@]}" \
         --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
-        -e SPIN_VARIABLE_API_TOKEN= \
+        -e SPIN_VARIABLE_API_TOKEN= -e TRACKER_ADMIN_TOKEN="$admin_token" \
         -p "127.0.0.1:$port:3000" -v "$volume:/data" "$image" >/dev/null
 }
 
@@ -73,6 +73,7 @@ stop_gracefully() {
 }
 
 marker="image-test-$$-$(date +%s)"
+admin_token="image-test-admin-$$"
 "$PODMAN" "${PODMAN_GLOBAL[@]}" volume create "$volume" >/dev/null
 start_container
 check "container answers /health" wait_healthy
@@ -93,6 +94,12 @@ check "the setting survived the restart" \
 check "the course survived the restart" \
     sh -c "curl -fsS '$base/api/courses/image-test' | grep -q '$marker'"
 check "the static app is served" sh -c "curl -fsS '$base/' | grep -qi '<html'"
+# The admin API is on the container's loopback only (what `kubectl port-forward`
+# reaches in a pod): usable from inside, with the token.
+check "the admin API answers on the container's loopback" sh -c \
+    "'$PODMAN' ${PODMAN_GLOBAL[*]} exec -e TRACKER_ADMIN_TOKEN='$admin_token' '$name' /tracker-host versions >/dev/null"
+check "the admin API refuses a wrong token" sh -c \
+    "! '$PODMAN' ${PODMAN_GLOBAL[*]} exec -e TRACKER_ADMIN_TOKEN=wrong '$name' /tracker-host versions >/dev/null 2>&1"
 
 # What `make k8s-backup` does through kubectl exec: a backup streamed out of the
 # running container (read-only root fs, /tmp on tmpfs), then checked by the image.

@@ -106,6 +106,8 @@ pub struct Host {
     opts: HostOptions,
     child: Option<Child>,
     port: u16,
+    /// The admin API's port; `None` when `args` turn it off or choose it.
+    admin_port: Option<u16>,
     data_dir: PathBuf,
     log_path: PathBuf,
     // Owned temp dirs are removed when the Host is dropped.
@@ -171,6 +173,7 @@ impl Host {
             opts,
             child: None,
             port: 0,
+            admin_port: None,
             data_dir,
             log_path,
             _temp_data: temp_data,
@@ -189,9 +192,23 @@ impl Host {
             .append(true)
             .open(&self.log_path)
             .expect("open host log");
+        // Each host gets its own admin port unless the test sets `--admin-listen`
+        // (a fixed default would make concurrent hosts collide).
+        let chooses_admin = self
+            .opts
+            .args
+            .iter()
+            .any(|a| a.starts_with("--admin-listen"));
+        self.admin_port = (!chooses_admin).then(free_port);
         let mut cmd = Command::new(host_bin());
-        cmd.arg("up")
-            .arg("--manifest")
+        if let Some(admin_port) = self.admin_port {
+            cmd.arg("up")
+                .arg("--admin-listen")
+                .arg(format!("127.0.0.1:{admin_port}"));
+        } else {
+            cmd.arg("up");
+        }
+        cmd.arg("--manifest")
             .arg(&manifest)
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
@@ -201,6 +218,8 @@ impl Host {
             .env_remove("TRACKER_MANIFEST")
             .env_remove("TRACKER_LISTEN")
             .env_remove("TRACKER_DATA_DIR")
+            .env_remove("TRACKER_ADMIN_LISTEN")
+            .env_remove("TRACKER_ADMIN_TOKEN")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or("info".into()),
@@ -258,6 +277,76 @@ impl Host {
     /// `http://127.0.0.1:PORT` + path.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The admin API's port: the one the harness chose, else the one given with
+    /// `--admin-listen ADDR` in `args`.
+    pub fn admin_port(&self) -> u16 {
+        if let Some(port) = self.admin_port {
+            return port;
+        }
+        let given = self
+            .opts
+            .args
+            .iter()
+            .position(|a| a == "--admin-listen")
+            .and_then(|i| self.opts.args.get(i + 1))
+            .expect("this host was started with --admin-listen in args");
+        given
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("--admin-listen {given} has no port"))
+    }
+
+    /// `http://127.0.0.1:ADMIN_PORT` + path.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.admin_port(), path)
+    }
+
+    /// Sends a request to the admin API; panics when no response came back.
+    pub fn admin_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Resp {
+        let url = self.admin_url(path);
+        self.try_request_url(method, &url, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {url}: no response: {e}\n{}", self.log()))
+    }
+
+    /// Sends a request to any URL; `Err` only when no HTTP response came back.
+    pub fn try_request_url(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<Resp, ureq::Error> {
+        let mut req = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req
+            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+            .expect("valid request");
+        let mut resp = self.agent.run(req)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        resp.body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(ureq::Error::Io)?;
+        Ok(Resp {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Everything the host wrote to stdout/stderr so far.

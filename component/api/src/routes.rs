@@ -187,6 +187,7 @@ fn health() -> Response {
             "status": "ok",
             "component": env!("CARGO_PKG_NAME"),
             "version": env!("CARGO_PKG_VERSION"),
+            "build": option_env!("SKILLTRACK_BUILD_LABEL"),
             "schemaVersion": store::SCHEMA_VERSION,
         }),
     )

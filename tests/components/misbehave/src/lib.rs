@@ -12,14 +12,35 @@
 //! - `/kv/open?store=S`, `/sql/open?db=D`: report whether opening is allowed
 //! - `/sql/counter`: increments a counter in a BEGIN..COMMIT over several calls
 //! - `/sql/write?id=N`: inserts row N (idempotent); `/sql/count`: counts rows
+//!
+//! Features make variants a hot swap must reject: `bad-health` (`/health` is a
+//! 500), `trap-at-start` (traps during instantiation), `extra-import` (imports
+//! `skilltrack:misbehave/absent`, which no host provides).
 
 #![cfg(target_arch = "wasm32")]
 
+#[cfg(not(feature = "extra-import"))]
 wit_bindgen::generate!({
     path: "../../../wit",
     world: "skilltrack:platform/http-component",
     generate_all,
 });
+
+// The world above plus an interface no host provides: linking must fail.
+#[cfg(feature = "extra-import")]
+wit_bindgen::generate!({
+    path: ["../../../wit", "wit-extra"],
+    world: "skilltrack:misbehave/http-component-plus-absent",
+    generate_all,
+});
+
+/// wit-component runs an exported `_initialize` when the component is
+/// instantiated: trapping there fails instantiation itself.
+#[cfg(feature = "trap-at-start")]
+#[unsafe(no_mangle)]
+pub extern "C" fn _initialize() {
+    core::arch::wasm32::unreachable()
+}
 
 use exports::wasi::http::incoming_handler::Guest;
 use wasi::http::types::{
@@ -43,6 +64,10 @@ impl Guest for Component {
         let path = path_info.as_deref().unwrap_or(full_path);
         match path {
             "/ok" => respond(out, 200, "ok"),
+            #[cfg(feature = "bad-health")]
+            "/health" => respond(out, 500, "unhealthy on purpose"),
+            #[cfg(feature = "extra-import")]
+            "/absent" => respond(out, 200, &skilltrack::misbehave::absent::ping().to_string()),
             "/loop" => {
                 let mut n: u64 = 0;
                 loop {
