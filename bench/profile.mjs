@@ -31,7 +31,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function command(name, port, dataDir) {
   if (name === 'host') {
-    return [join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', resolve(ROOT, process.env.PROFILE_MANIFEST ?? 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+    return [join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', resolve(ROOT, process.env.PROFILE_MANIFEST ?? 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'];
   }
   return [join(ROOT, 'target/release/native-baseline'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
 }

@@ -127,7 +127,8 @@ async function runScenario(server, sc, ctx) {
 function serverCommand(name, port, dataDir) {
   switch (name) {
     case 'host':
-      return { command: HOST_BIN, args: ['up', '--manifest', MANIFEST, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
+      // No admin listener: its default port may belong to a developer's running host.
+      return { command: HOST_BIN, args: ['up', '--manifest', MANIFEST, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'],
         env: HOST_LOG ? { RUST_LOG: HOST_LOG } : {}, cwd: ROOT };
     case 'native':
     case 'native_normal':

@@ -1,11 +1,11 @@
 # `make bench`: load tests of the release tracker-host against the native and seed
-# baselines, plus the host's per-request criterion bench. Bounded (about 6 minutes
+# baselines, plus the host's per-request criterion bench. Bounded (about 4 minutes
 # on 2 cores after the builds); not part of `make test`. Report: target/bench/report.md.
 # BENCH_QUICK=1 gives a 2-second-per-scenario run for working on the bench itself.
 
 BENCH_SEED_DIR := bench/seed
 
-.PHONY: bench bench-deps bench-native bench-criterion bench-load bench-profile
+.PHONY: bench bench-deps bench-native bench-criterion bench-load bench-profile bench-docs
 
 bench: build bench-deps bench-native
 	$(MAKE) --no-print-directory bench-criterion
@@ -39,3 +39,7 @@ bench-profile: build bench-native
 	@command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
 	PROFILE_OUT=profile-courses.md PROFILE_PATH=/api/courses node bench/profile.mjs
 	PROFILE_OUT=profile-changes.md PROFILE_PATH='/api/changes?since={latest}' PROFILE_REQUESTS=100 PROFILE_SWITCHES=0 node bench/profile.mjs
+
+# Copy the last run's figures into docs/benchmarks.md (between its markers).
+bench-docs:
+	node bench/update-docs.mjs

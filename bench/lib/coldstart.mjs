@@ -14,7 +14,7 @@ async function startOnce({ root, hostBin, dataDir, logPath }) {
   const server = await startServer({
     name: 'host', port, logPath, cwd: root,
     command: hostBin,
-    args: ['up', '--manifest', join(root, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
+    args: ['up', '--manifest', join(root, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'],
   });
   const ms = server.readyMs;
   await server.stop();

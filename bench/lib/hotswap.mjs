@@ -36,10 +36,9 @@ function summary(samples) {
   return { requests: ms.length, p50Ms: pct(ms, 50), p99Ms: pct(ms, 99), maxMs: ms.at(-1) ?? null, failed: samples.filter((s) => s.status !== 200).length };
 }
 
-/** Finds the id of the version the admin API reports active, if it says. */
-function activeVersion(body) {
-  if (!body || typeof body !== 'object') return null;
-  return body.active?.id ?? body.active?.hash ?? body.active ?? body.activeVersion ?? null;
+/** The sha256 of the api component's active version in a `GET /-/components` answer. */
+function activeSha(listing) {
+  return listing?.components?.find((c) => c.name === 'api')?.active?.sha256 ?? null;
 }
 
 /** The `up` flag that sets the admin listener, if this build of the host has one. */
@@ -62,16 +61,17 @@ export async function hotSwap({ root, hostBin, work, logPath, swaps = 5 }) {
     args: ['up', '--manifest', join(root, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', join(work, 'data'),
       flag, `127.0.0.1:${adminPort}`],
   });
-  const admin = `http://127.0.0.1:${adminPort}${ADMIN_PATH}`;
+  const adminBase = `http://127.0.0.1:${adminPort}`;
+  const admin = adminBase + ADMIN_PATH;
   try {
-    let probe;
+    let listing;
     try {
-      probe = await request(admin, { timeoutMs: 5000 });
+      listing = await json(`${adminBase}/-/components`, { timeoutMs: 5000 });
     } catch (e) {
-      return { unavailable: `admin API not reachable at ${admin} (${e.code ?? e.message})` };
+      return { unavailable: `admin API not reachable at ${adminBase} (${e.code ?? e.message})` };
     }
-    if (probe.status === 404 || probe.status === 405 && !String(probe.headers.allow ?? '').includes('PUT')) {
-      return { unavailable: `GET ${admin} answered ${probe.status}: no component admin endpoint` };
+    if (listing.status !== 200 || !activeSha(listing.json)) {
+      return { unavailable: `GET ${adminBase}/-/components answered ${listing.status} without an active "api" version` };
     }
     const wasm = readFileSync(join(root, 'target/wasm32-wasip2/wasm/skilltrack_api.wasm'));
 
@@ -94,28 +94,24 @@ export async function hotSwap({ root, hostBin, work, logPath, swaps = 5 }) {
     const baselineEnd = performance.now();
 
     const swapTimes = [];
+    const hostReportedMs = [];
     const windows = [];
-    let serving = 'PUT answered (the swap is synchronous)';
     for (let i = 0; i < swaps; i++) {
       const body = withCustomSection(wasm, `swap-${Date.now()}-${i}`);
       const t0 = performance.now();
       const put = await json(admin, { method: 'PUT', headers: { 'content-type': 'application/wasm' }, body, timeoutMs: 120000 });
-      if (put.status < 200 || put.status >= 300) {
+      if (put.status !== 200 || !put.json?.sha256 || put.json.unchanged) {
         running = false;
         await Promise.all(probers);
-        return { unavailable: `PUT ${admin} answered ${put.status}: ${put.body.toString().slice(0, 200)}` };
+        return { unavailable: `PUT ${admin} answered ${put.status}: ${put.body.toString().slice(0, 300)}` };
       }
-      const wanted = put.json?.id ?? put.json?.hash ?? put.json?.version ?? null;
-      if (wanted) {
-        serving = 'admin API reports the uploaded version active';
-        for (let n = 0; n < 6000; n++) {
-          const list = await json(admin, { timeoutMs: 5000 });
-          if (activeVersion(list.json) === wanted) break;
-          await new Promise((r) => setTimeout(r, 5));
-        }
+      // The PUT answers once the version serves; the listing confirms it.
+      for (let n = 0; n < 2000 && activeSha((await json(`${adminBase}/-/components`)).json) !== put.json.sha256; n++) {
+        await new Promise((r) => setTimeout(r, 5));
       }
       const t1 = performance.now();
       swapTimes.push(t1 - t0);
+      if (typeof put.json.elapsedMs === 'number') hostReportedMs.push(put.json.elapsedMs);
       windows.push([t0, t1]);
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -126,7 +122,8 @@ export async function hotSwap({ root, hostBin, work, logPath, swaps = 5 }) {
     const sorted = [...swapTimes].sort((a, b) => a - b);
     return {
       swaps: swapTimes.length, swapMs: swapTimes, swapMedianMs: pct(sorted, 50), swapMaxMs: sorted.at(-1),
-      servingDetectedBy: serving, baseline: summary(inBaseline), duringSwaps: summary(inSwaps), probers: PROBERS,
+      hostReportedMs, servingDetectedBy: 'PUT answered and GET /-/components lists the uploaded sha256 as active',
+      uploadBytes: wasm.length, baseline: summary(inBaseline), duringSwaps: summary(inSwaps), probers: PROBERS,
     };
   } finally {
     await server.stop();

@@ -130,12 +130,14 @@ function hotSwapText(h) {
   if (!h) return 'Not run.';
   if (h.unavailable) return `Not available: ${h.unavailable}.`;
   return [
-    `${h.swaps} swaps; "serving" detected by: ${h.servingDetectedBy}.`,
+    `${h.swaps} swaps of the API component (each a new version: the same code plus a unique custom section); "serving" means: ${h.servingDetectedBy}.`,
     '',
     '| | figure |',
     '| --- | --- |',
     `| PUT to new version serving, median | ${h.swapMedianMs.toFixed(0)} ms |`,
     `| PUT to new version serving, max | ${h.swapMaxMs.toFixed(0)} ms |`,
+    `| the host's own figure (bytes received to serving), per swap | ${(h.hostReportedMs ?? []).join(', ')} ms |`,
+    `| upload size | ${fmtInt((h.uploadBytes ?? 0) / 1024)} KiB |`,
     `| ${h.probers} probers on /health, no swap: p50 / p99 / max | ${h.baseline.p50Ms?.toFixed(2)} / ${h.baseline.p99Ms?.toFixed(2)} / ${h.baseline.maxMs?.toFixed(2)} ms (${h.baseline.requests} requests, ${h.baseline.failed} failed) |`,
     `| the same during swaps: p50 / p99 / max | ${h.duringSwaps.p50Ms?.toFixed(2)} / ${h.duringSwaps.p99Ms?.toFixed(2)} / ${h.duringSwaps.maxMs?.toFixed(2)} ms (${h.duringSwaps.requests} requests, ${h.duringSwaps.failed} failed) |`,
   ].join('\n');

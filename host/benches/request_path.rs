@@ -63,6 +63,8 @@ impl Host {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(&data_dir)
+            // No admin listener: its default port may belong to a running host.
+            .args(["--admin-listen", "off"])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -172,6 +172,11 @@ impl Swapper {
         let _busy = self.busy.lock().await;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let result = self.try_swap(&slot, bytes, &sha256, &origin, started).await;
+        if let Origin::SourceFile(_) = origin {
+            // Seen, accepted or not: a restart keeps what serves now instead of
+            // promoting a source file that was already judged.
+            self.note_source(name, &sha256);
+        }
         match &result {
             Ok(outcome) if outcome.unchanged => {}
             Ok(outcome) => {
@@ -197,11 +202,6 @@ impl Swapper {
                 );
             }
             Err(e) => tracing::warn!(component = name, error = %e, "swap failed"),
-        }
-        if let Origin::SourceFile(_) = origin {
-            // Seen, accepted or not: a restart keeps what serves now instead of
-            // promoting a source file that was already judged.
-            self.note_source(name, &sha256);
         }
         result
     }

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration::{Host, HostOptions, free_port, host_bin, manifest};
-use swap_support::{VARIANT_LABEL, api_b, health_build, misbehave};
+use swap_support::{A_VERSION, VARIANT_LABEL, api_b, health_version, misbehave};
 
 #[test]
 fn a_non_loopback_admin_listener_without_a_token_refuses_to_start() {
@@ -124,13 +124,13 @@ fn the_cli_swaps_lists_and_rolls_back_and_fails_on_rejection() {
         String::from_utf8_lossy(&swap.stderr)
     );
     assert!(String::from_utf8_lossy(&swap.stdout).contains("api: now serving"));
-    assert_eq!(health_build(&host), VARIANT_LABEL);
+    assert_eq!(health_version(&host), VARIANT_LABEL);
 
     let rejected = cli(&["swap", "api", &bad.to_string_lossy()]);
     assert!(!rejected.status.success());
     let stderr = String::from_utf8_lossy(&rejected.stderr);
     assert!(stderr.contains("rejected (smoke_status)"), "{stderr}");
-    assert_eq!(health_build(&host), VARIANT_LABEL);
+    assert_eq!(health_version(&host), VARIANT_LABEL);
 
     let versions = cli(&["versions"]);
     assert!(versions.status.success());
@@ -147,7 +147,7 @@ fn the_cli_swaps_lists_and_rolls_back_and_fails_on_rejection() {
         String::from_utf8_lossy(&back.stderr)
     );
     assert!(String::from_utf8_lossy(&back.stdout).contains("rolled back"));
-    assert_eq!(health_build(&host), serde_json::Value::Null);
+    assert_eq!(health_version(&host), A_VERSION);
 }
 
 #[test]

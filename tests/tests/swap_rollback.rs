@@ -4,8 +4,8 @@ mod swap_support;
 
 use integration::{Host, HostOptions};
 use swap_support::{
-    VARIANT_LABEL, api_a, api_b, health_build, put_version, rollback, sha256_hex, slot, temp_app,
-    with_custom_section,
+    A_VERSION, VARIANT_LABEL, api_a, api_b, health_version, put_version, rollback, sha256_hex,
+    slot, temp_app, with_custom_section,
 };
 
 #[test]
@@ -13,7 +13,7 @@ fn rollback_returns_to_the_previous_version_and_back() {
     let (a, b) = (sha256_hex(&api_a()), sha256_hex(&api_b()));
     let host = Host::start();
     assert_eq!(put_version(&host, "api", &api_b()).status, 200);
-    assert_eq!(health_build(&host), VARIANT_LABEL);
+    assert_eq!(health_version(&host), VARIANT_LABEL);
     let api = slot(&host, "api");
     assert_eq!(api["active"]["sha256"], b);
     assert_eq!(api["previous"]["sha256"], a);
@@ -32,14 +32,14 @@ fn rollback_returns_to_the_previous_version_and_back() {
     let back = rollback(&host, "api");
     assert_eq!(back.status, 200, "{}", back.text());
     assert_eq!(back.json()["sha256"], a);
-    assert_eq!(health_build(&host), serde_json::Value::Null);
+    assert_eq!(health_version(&host), A_VERSION);
     let api = slot(&host, "api");
     assert_eq!(api["active"]["sha256"], a);
     assert_eq!(api["previous"]["sha256"], b);
 
     // Rolling back again undoes the rollback.
     assert_eq!(rollback(&host, "api").status, 200);
-    assert_eq!(health_build(&host), VARIANT_LABEL);
+    assert_eq!(health_version(&host), VARIANT_LABEL);
     let metrics = host.admin_request("GET", "/-/metrics", &[], None).text();
     assert!(
         metrics.contains("tracker_rollbacks_total{component=\"api\"} 2"),
@@ -54,7 +54,7 @@ fn the_active_version_survives_a_restart() {
     assert_eq!(put_version(&host, "api", &api_b()).status, 200);
     host.restart();
     assert_eq!(
-        health_build(&host),
+        health_version(&host),
         VARIANT_LABEL,
         "the swapped-in version serves after restart"
     );
@@ -74,7 +74,7 @@ fn the_active_version_survives_a_restart() {
     // Rollback is persisted too.
     assert_eq!(rollback(&host, "api").status, 200);
     host.restart();
-    assert_eq!(health_build(&host), serde_json::Value::Null);
+    assert_eq!(health_version(&host), A_VERSION);
 }
 
 #[test]
@@ -103,10 +103,10 @@ fn a_changed_source_file_at_start_wins_over_the_stored_version() {
         sha256_hex(&api_b()),
         "the stored active became previous"
     );
-    assert_eq!(health_build(&host), serde_json::Value::Null);
+    assert_eq!(health_version(&host), A_VERSION);
 
     // Unchanged source at the next start: the stored active (now the source) stays.
     assert_eq!(put_version(&host, "api", &api_b()).status, 200);
     host.restart();
-    assert_eq!(health_build(&host), VARIANT_LABEL);
+    assert_eq!(health_version(&host), VARIANT_LABEL);
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use integration::{Host, HostOptions};
 use swap_support::{
-    VARIANT_LABEL, api_a, api_b, health_build, misbehave, sha256_hex, slot, temp_app,
+    A_VERSION, VARIANT_LABEL, api_a, api_b, health_version, misbehave, sha256_hex, slot, temp_app,
 };
 
 /// How long a file change may take to be picked up (debounce + compile on a busy machine).
@@ -39,11 +39,11 @@ fn a_source_file_replaced_by_rename_or_rewritten_in_place_is_swapped_in() {
         manifest: Some(app.manifest.clone()),
         ..HostOptions::default()
     });
-    assert_eq!(health_build(&host), serde_json::Value::Null);
+    assert_eq!(health_version(&host), A_VERSION);
 
     replace_by_rename(&app.api_source, &api_b());
     wait_for_active(&host, &sha256_hex(&api_b()));
-    assert_eq!(health_build(&host), VARIANT_LABEL);
+    assert_eq!(health_version(&host), VARIANT_LABEL);
     assert_eq!(
         slot(&host, "api")["active"]["source"],
         app.api_source.to_string_lossy().as_ref()
@@ -51,7 +51,7 @@ fn a_source_file_replaced_by_rename_or_rewritten_in_place_is_swapped_in() {
 
     std::fs::write(&app.api_source, api_a()).expect("rewrite in place");
     wait_for_active(&host, &sha256_hex(&api_a()));
-    assert_eq!(health_build(&host), serde_json::Value::Null);
+    assert_eq!(health_version(&host), A_VERSION);
 
     // A broken file is rejected; the good version keeps serving.
     replace_by_rename(&app.api_source, b"garbage, not wasm");

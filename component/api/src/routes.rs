@@ -186,8 +186,7 @@ fn health() -> Response {
         &json!({
             "status": "ok",
             "component": env!("CARGO_PKG_NAME"),
-            "version": env!("CARGO_PKG_VERSION"),
-            "build": option_env!("SKILLTRACK_BUILD_LABEL"),
+            "version": option_env!("SKILLTRACK_BUILD_LABEL").unwrap_or(env!("CARGO_PKG_VERSION")),
             "schemaVersion": store::SCHEMA_VERSION,
         }),
     )

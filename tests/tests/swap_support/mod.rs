@@ -10,8 +10,12 @@ use std::sync::{Mutex, OnceLock};
 
 use integration::{Host, Resp, build_component, repo_root};
 
-/// The `build` field the API's `/health` reports for the second build.
-pub const VARIANT_LABEL: &str = "swap-variant-b";
+/// The `version` the API's `/health` reports for the second build (its
+/// SKILLTRACK_BUILD_LABEL).
+pub const VARIANT_LABEL: &str = "0.1.0-swap-variant-b";
+/// The `version` of the build spin.toml serves: the crate version, which the API
+/// and this crate share through the workspace.
+pub const A_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// A marker in the second static build's index.html.
 pub const WEB_VARIANT_MARKER: &str = "skilltrack-web-variant-b";
 
@@ -61,7 +65,7 @@ fn once(cell: &'static OnceLock<PathBuf>, build: impl FnOnce() -> PathBuf) -> Ve
     std::fs::read(path).expect("read built variant")
 }
 
-/// The API component as spin.toml serves it (`build` is null in `/health`).
+/// The API component as spin.toml serves it.
 pub fn api_a() -> Vec<u8> {
     std::fs::read(build_component("skilltrack-api")).expect("read api build")
 }
@@ -187,11 +191,14 @@ pub fn slot(host: &Host, component: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no slot {component} in {}", list.text()))
 }
 
-/// The `build` label `/health` reports (null for the manifest's build).
-pub fn health_build(host: &Host) -> serde_json::Value {
+/// The `version` `/health` reports (A_VERSION or VARIANT_LABEL here).
+pub fn health_version(host: &Host) -> String {
     let health = host.get("/health");
     assert_eq!(health.status, 200, "{}", health.text());
-    health.json()["build"].clone()
+    health.json()["version"]
+        .as_str()
+        .expect("version")
+        .to_owned()
 }
 
 /// A manifest like spin.toml whose component sources are copies in a temp dir
