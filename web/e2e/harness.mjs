@@ -45,7 +45,7 @@ export async function startHost({ env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'skilltrack-e2e-'));
   const proc = spawn(
     HOST_BIN,
-    ['up', '--manifest', join(REPO, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-format', 'text'],
+    ['up', '--manifest', join(REPO, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-format', 'text', '--admin-listen', 'off'],
     { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
