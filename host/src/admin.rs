@@ -11,7 +11,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -21,6 +20,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::listener::accept_until;
 use crate::metrics::Registry;
 use crate::swap::{Origin, SwapError, Swapper};
 
@@ -38,35 +38,22 @@ type AdminResponse = Response<Full<Bytes>>;
 
 impl Admin {
     pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(conn) => conn,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "admin accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    let admin = self.clone();
-                    let service = hyper::service::service_fn(move |req| {
-                        let admin = admin.clone();
-                        async move { Ok::<_, Infallible>(admin.handle(req, peer).await) }
-                    });
-                    tokio::spawn(async move {
-                        if let Err(e) = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await
-                        {
-                            tracing::debug!(%peer, error = %e, "admin connection ended with an error");
-                        }
-                    });
+        accept_until(&listener, shutdown, |stream, peer| {
+            let admin = self.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let admin = admin.clone();
+                async move { Ok::<_, Infallible>(admin.handle(req, peer).await) }
+            });
+            tokio::spawn(async move {
+                if let Err(e) = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(%peer, error = %e, "admin connection ended with an error");
                 }
-                () = &mut shutdown => break,
-            }
-        }
+            });
+        })
+        .await;
     }
 
     async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> AdminResponse {

@@ -9,6 +9,7 @@ mod database;
 mod engine;
 mod host_state;
 mod limits;
+mod listener;
 mod manifest;
 mod metrics;
 mod router;

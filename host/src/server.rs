@@ -27,6 +27,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use crate::app::App;
 use crate::host_state::HostState;
 use crate::limits::{EPOCH_PERIOD, LimitedBody, Limits, arm_deadline};
+use crate::listener::accept_until;
 use crate::metrics::Registry;
 use crate::router::RouteMatch;
 use crate::slot::{Slot, Version};
@@ -93,38 +94,24 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         let graceful = GracefulShutdown::new();
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, peer) = match accepted {
-                        Ok(conn) => conn,
-                        Err(e) => {
-                            // Typically EMFILE: back off instead of spinning.
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let server = self.clone();
-                    let service = hyper::service::service_fn(move |req| {
-                        let server = server.clone();
-                        async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
-                    });
-                    let conn = http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(%peer, error = %e, "connection ended with an error");
-                        }
-                    });
+        accept_until(&listener, shutdown, |stream, peer| {
+            let _ = stream.set_nodelay(true);
+            let server = self.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
+            });
+            let conn = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
-                () = &mut shutdown => break,
-            }
-        }
+            });
+        })
+        .await;
         drop(listener);
 
         tracing::info!("shutting down: no longer accepting, draining in-flight requests");
@@ -224,6 +211,23 @@ impl Server {
                     error_response(StatusCode::BAD_REQUEST, "bad_request", msg),
                 );
             }
+        }
+
+        // WASI HTTP needs an authority; without one the request could not be handed over.
+        let has_authority = req.uri().authority().is_some()
+            || req
+                .headers()
+                .get(http::header::HOST)
+                .is_some_and(|h| h.to_str().is_ok_and(|h| !h.is_empty()));
+        if !has_authority {
+            return (
+                component,
+                error_response(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "the request has no valid Host header",
+                ),
+            );
         }
 
         set_spin_headers(&mut req, &matched, peer);

@@ -362,28 +362,7 @@ impl Host {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Resp, ureq::Error> {
-        let mut req = http::Request::builder().method(method).uri(self.url(path));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req
-            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
-            .expect("valid request");
-        let mut resp = self.agent.run(req)?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let mut body = Vec::new();
-        resp.body_mut()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .reader()
-            .read_to_end(&mut body)
-            .map_err(ureq::Error::Io)?;
-        Ok(Resp {
-            status,
-            headers,
-            body,
-        })
+        self.try_request_url(method, &self.url(path), headers, body)
     }
 
     /// Sends a request and panics (with the host log) when no response came back.

@@ -65,3 +65,20 @@ fn a_path_no_route_matches_gets_a_json_404_from_the_host() {
         assert_eq!(resp.json()["error"]["code"], "not_found", "{path}");
     }
 }
+
+#[test]
+fn a_request_without_a_host_header_gets_a_json_400_not_a_500() {
+    use std::io::{Read, Write};
+    let app = misbehave_app("/mb/...", "");
+    let host = start_misbehave(&app, "/mb/ok", &[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", host.port())).expect("connect");
+    // HTTP/1.0 allows a request without Host; WASI HTTP cannot take one.
+    stream
+        .write_all(b"GET /mb/ok HTTP/1.0\r\n\r\n")
+        .expect("send request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read answer");
+    assert!(answer.starts_with("HTTP/1.0 400"), "{answer}");
+    assert!(answer.contains(r#""code":"bad_request""#), "{answer}");
+    assert_eq!(host.get("/mb/ok").status, 200, "the host keeps serving");
+}
