@@ -40,12 +40,15 @@ export async function waitFor(what, fn, timeoutMs = 20_000, everyMs = 100) {
   }
 }
 
-export async function startHost({ env = {} } = {}) {
+/** Starts the host; with `admin`, its admin API listens on a free loopback port too. */
+export async function startHost({ env = {}, admin = false } = {}) {
   const port = await freePort();
+  const adminPort = admin ? await freePort() : null;
   const dataDir = mkdtempSync(join(tmpdir(), 'skilltrack-e2e-'));
   const proc = spawn(
     HOST_BIN,
-    ['up', '--manifest', join(REPO, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-format', 'text', '--admin-listen', 'off'],
+    ['up', '--manifest', join(REPO, 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-format', 'text',
+      '--admin-listen', adminPort ? `127.0.0.1:${adminPort}` : 'off'],
     { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -66,6 +69,7 @@ export async function startHost({ env = {} } = {}) {
   const headers = env.SPIN_VARIABLE_API_TOKEN ? { Authorization: `Bearer ${env.SPIN_VARIABLE_API_TOKEN}` } : {};
   return {
     url,
+    adminUrl: adminPort ? `http://127.0.0.1:${adminPort}` : null,
     log: () => log,
     /** A direct API call, as another client would make it. */
     async api(method, path, body, extraHeaders = {}) {
