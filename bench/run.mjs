@@ -11,6 +11,7 @@
 //   BENCH_HOST_LOG  RUST_LOG for the host (default: unset, the host's own default)
 //   BENCH_MANIFEST  manifest the host serves (default spin.toml)
 //   BENCH_SKIP      parts to leave out: coldstart,hotswap
+// `node bench/run.mjs --render` only rewrites report.md from the last results.json.
 import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,7 +240,16 @@ async function main() {
   log(`wrote ${join(OUT, 'report.md')}`);
 }
 
-main().catch((e) => {
+// `--render`: rewrite report.md from the last results.json (after changing the report).
+const entry = process.argv.includes('--render')
+  ? async () => {
+    const results = JSON.parse(readFileSync(join(OUT, 'results.json'), 'utf8'));
+    writeFileSync(join(OUT, 'report.md'), renderReport(results));
+    log(`wrote ${join(OUT, 'report.md')}`);
+  }
+  : main;
+
+entry().catch((e) => {
   console.error(e);
   process.exit(1);
 });
