@@ -241,8 +241,11 @@ fn list_courses(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     if not_modified(req, &etag) {
         return Ok(Response::not_modified(&etag));
     }
-    let (rev, courses) = store::read_tx(b, |tx| Ok((tx.current_rev()?, store::live_courses(b)?)))?;
-    Ok(Response::json(200, &courses).with_header("etag", &etag_for(rev)))
+    let (rev, body) = store::collection_json(b)?;
+    Ok(Response::new(200)
+        .with_header("content-type", "application/json")
+        .with_header("etag", &etag_for(rev))
+        .with_body(body))
 }
 
 fn replace_courses(b: &impl Backend, req: &Request) -> ApiResult<Response> {

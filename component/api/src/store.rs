@@ -7,7 +7,7 @@ use serde_json::json;
 use std::cell::Cell;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 struct Migration {
     /// `PRAGMA user_version` after this step.
@@ -18,13 +18,14 @@ struct Migration {
     statements: &'static [&'static str],
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    floor: 1,
-    statements: &[
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', 0)",
-        "CREATE TABLE IF NOT EXISTS courses (
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        floor: 1,
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('rev', 0)",
+            "CREATE TABLE IF NOT EXISTS courses (
             id TEXT PRIMARY KEY NOT NULL,
             title TEXT NOT NULL,
             category TEXT NOT NULL DEFAULT '',
@@ -45,8 +46,8 @@ const MIGRATIONS: &[Migration] = &[Migration {
             completed_at TEXT,
             deleted INTEGER NOT NULL DEFAULT 0
         )",
-        "CREATE UNIQUE INDEX IF NOT EXISTS courses_by_rev ON courses (rev)",
-        "CREATE TABLE IF NOT EXISTS activity (
+            "CREATE UNIQUE INDEX IF NOT EXISTS courses_by_rev ON courses (rev)",
+            "CREATE TABLE IF NOT EXISTS activity (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             at TEXT NOT NULL,
             rev INTEGER NOT NULL,
@@ -55,8 +56,28 @@ const MIGRATIONS: &[Migration] = &[Migration {
             kind TEXT NOT NULL,
             detail TEXT NOT NULL DEFAULT '{}'
         )",
-    ],
-}];
+        ],
+    },
+    Migration {
+        // Additive: schema-1 code ignores the table, so the floor stays.
+        version: 2,
+        floor: 1,
+        statements: &["CREATE TABLE IF NOT EXISTS collection_cache (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            rev INTEGER NOT NULL,
+            producer TEXT NOT NULL,
+            body TEXT NOT NULL
+        )"],
+    },
+];
+
+/// Who rendered a cached collection: another build may render it differently.
+const PRODUCER: &str = concat!(
+    env!("CARGO_PKG_NAME"),
+    "@",
+    env!("CARGO_PKG_VERSION"),
+    "+schema2"
+);
 
 /// Key of the compatibility floor in `meta`.
 const FLOOR_KEY: &str = "min_compatible_schema";
@@ -299,6 +320,43 @@ pub fn live_courses(b: &impl Backend) -> ApiResult<Vec<Course>> {
         &[],
     )?;
     Ok(rows.iter().map(|r| row_to_course(r).course).collect())
+}
+
+/// The JSON array of live courses and the revision it shows. Rendering 300 courses
+/// is most of the cost of a full-list request and the list changes far less often
+/// than it is read, so the rendering is kept per revision and reused until the next
+/// write; the revision keys it, so no write has to invalidate anything.
+pub fn collection_json(b: &impl Backend) -> ApiResult<(i64, Vec<u8>)> {
+    let (rev, cached, body) = read_tx(b, |tx| {
+        let rev = tx.current_rev()?;
+        let rows = tx.exec(
+            "SELECT body FROM collection_cache WHERE id = 1 AND rev = ? AND producer = ?",
+            &[rev.into(), PRODUCER.into()],
+        )?;
+        if let Some(Value::Text(body)) = rows.into_iter().next().and_then(|r| r.into_iter().next())
+        {
+            return Ok((rev, true, body.into_bytes()));
+        }
+        let body = serde_json::to_vec(&live_courses(b)?).map_err(|e| {
+            ApiError::new(
+                500,
+                "internal_error",
+                format!("cannot render the course list: {e}"),
+            )
+        })?;
+        Ok((rev, false, body))
+    })?;
+    if !cached && let Ok(text) = std::str::from_utf8(&body) {
+        // Best effort: a busy database only means no reuse this time, and a
+        // newer writer's rendering must not be replaced by an older one.
+        let _ = b.execute(
+            "INSERT INTO collection_cache (id, rev, producer, body) VALUES (1, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, producer = excluded.producer,
+                 body = excluded.body WHERE excluded.rev >= collection_cache.rev",
+            &[rev.into(), PRODUCER.into(), text.into()],
+        );
+    }
+    Ok((rev, body))
 }
 
 /// Every row, tombstones included, keyed for merging.

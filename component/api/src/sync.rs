@@ -319,6 +319,16 @@ pub struct Changes {
 
 /// The courses changed and ids deleted after `since`, in revision order.
 pub fn changes(b: &impl Backend, since: i64, limit: i64) -> ApiResult<Changes> {
+    // Most polls come from a device that is up to date: one read answers them.
+    if since > 0 && store::current_rev(b)? == since {
+        return Ok(Changes {
+            since,
+            rev: since,
+            more: false,
+            courses: Vec::new(),
+            deleted: Vec::new(),
+        });
+    }
     store::read_tx(b, |tx| {
         let current = tx.current_rev()?;
         if since > current {

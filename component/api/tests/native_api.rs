@@ -796,9 +796,10 @@ fn newer_additive_schema_keeps_working() {
     let b = backend();
     send(&b, "PUT", "/api/courses/a", course("a", "A"));
     let c = b.connection();
-    c.execute_batch(
-        "ALTER TABLE courses ADD COLUMN colour TEXT NOT NULL DEFAULT ''; PRAGMA user_version = 2;",
-    )
+    c.execute_batch(&format!(
+        "ALTER TABLE courses ADD COLUMN colour TEXT NOT NULL DEFAULT ''; PRAGMA user_version = {};",
+        skilltrack_api::store::SCHEMA_VERSION + 1
+    ))
     .unwrap();
     assert_eq!(
         send(&b, "PUT", "/api/courses/b", course("b", "B")).status,
@@ -872,4 +873,45 @@ fn head_answers_like_get_without_a_body() {
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
     assert!(r.header("etag").is_some());
+}
+
+#[test]
+fn the_collection_rendering_is_reused_only_for_its_revision() {
+    let b = backend();
+    send(&b, "PUT", "/api/courses/a", course("a", "A"));
+    let first = get(&b, "/api/courses");
+    let again = get(&b, "/api/courses");
+    assert_eq!(first.body, again.body);
+    let kept: (i64, String) = b
+        .connection()
+        .query_row("SELECT rev, body FROM collection_cache", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(kept, (1, String::from_utf8(first.body).unwrap()));
+    // A write moves the revision on, so the next read renders afresh.
+    send(
+        &b,
+        "PATCH",
+        "/api/courses/a",
+        json!({"completionRatio": 40}),
+    );
+    send(&b, "PUT", "/api/courses/b", course("b", "B"));
+    let now = list(&b);
+    assert_eq!(now.len(), 2);
+    assert_eq!(
+        now.iter().find(|c| c["id"] == "a").unwrap()["completionRatio"],
+        40
+    );
+}
+
+#[test]
+fn an_up_to_date_poll_of_the_change_feed_is_empty() {
+    let b = backend();
+    send(&b, "PUT", "/api/courses/a", course("a", "A"));
+    let feed = get(&b, "/api/changes?since=1").json_body();
+    assert_eq!(
+        feed,
+        json!({"since": 1, "rev": 1, "more": false, "courses": [], "deleted": []})
+    );
 }
