@@ -240,7 +240,11 @@ fn from_sql(v: ValueRef<'_>) -> Value {
     match v {
         ValueRef::Integer(i) => Value::Integer(i),
         ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        // SQLite does not check that text is UTF-8; the fast check covers what it holds.
+        ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(t).into_owned(),
+        }),
         ValueRef::Blob(b) => Value::Blob(b.to_vec()),
         ValueRef::Null => Value::Null,
     }
