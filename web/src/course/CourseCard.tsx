@@ -6,9 +6,9 @@ import { daysUntil, parseInstant, timeAgo } from '../domain/dates';
 import { categoryLabel } from '../domain/stats';
 import { Icon } from '../ui/Icon';
 import { Notes } from '../ui/Notes';
-import { ProgressBar } from '../ui/ProgressBar';
 import { StatusBadge } from '../ui/StatusBadge';
-import { bumpProgress, duplicate, patchCourse } from './actions';
+import { duplicate, patchCourse } from './actions';
+import { ProgressStepper } from './ProgressStepper';
 
 export function DeadlineText({ course }: { course: Course }) {
   if (!course.deadline || course.status === 'Completed') return null;
@@ -90,18 +90,11 @@ export const CourseCard = memo(function CourseCard({
       <h3 id={titleId} className="course-title">
         {c.title}
       </h3>
-      <div className="progress-row">
-        <button type="button" className="step-btn" aria-label={`Decrease progress of ${c.title} by 5`} onClick={() => void bumpProgress(engine, c, -5)} disabled={c.completionRatio <= 0}>
-          −5
-        </button>
-        <ProgressBar value={c.completionRatio} label={`Progress of ${c.title}`} tone={c.completionRatio >= 100 ? 'done' : undefined} />
-        <button type="button" className="step-btn" aria-label={`Increase progress of ${c.title} by 5`} onClick={() => void bumpProgress(engine, c, 5)} disabled={c.completionRatio >= 100}>
-          +5
-        </button>
+      <ProgressStepper course={c} engine={engine}>
         <span className="pct" data-testid="progress-value">
           {c.completionRatio}%
         </span>
-      </div>
+      </ProgressStepper>
       <div className="meta">
         {c.totalLessons > 0 && (
           <span>

@@ -5,14 +5,13 @@ import { useEngine, useSync } from '../app/sync-context';
 import { CategoryChart } from '../charts/CategoryChart';
 import { CompletionsChart } from '../charts/CompletionsChart';
 import { StatusChart } from '../charts/StatusChart';
-import { bumpProgress } from '../course/actions';
 import { DeadlineText } from '../course/CourseCard';
+import { ProgressStepper } from '../course/ProgressStepper';
 import { parseInstant, relativeDays, timeAgo } from '../domain/dates';
 import { activeCourses, completionSeries, deadlines, libraryStats, progressByCategory, statusBreakdown } from '../domain/stats';
 import { EmptyLibrary, Loading } from '../library/EmptyLibrary';
 import type { LibraryFilter } from '../library/filter';
 import type { ActivityItem } from '../sync/api';
-import { ProgressBar } from '../ui/ProgressBar';
 import { GoalTracker } from './GoalTracker';
 
 export function Dashboard({ openLibrary }: { openLibrary: (patch: Partial<LibraryFilter>) => void }) {
@@ -81,15 +80,7 @@ export function Dashboard({ openLibrary }: { openLibrary: (patch: Partial<Librar
                     <span className="mini-title">{c.title}</span>
                     <span className="pct">{c.completionRatio}%</span>
                   </div>
-                  <div className="progress-row">
-                    <button type="button" className="step-btn" aria-label={`Decrease progress of ${c.title} by 5`} onClick={() => void bumpProgress(engine, c, -5)} disabled={c.completionRatio <= 0}>
-                      −5
-                    </button>
-                    <ProgressBar value={c.completionRatio} label={`Progress of ${c.title}`} tone={c.completionRatio >= 100 ? 'done' : undefined} />
-                    <button type="button" className="step-btn" aria-label={`Increase progress of ${c.title} by 5`} onClick={() => void bumpProgress(engine, c, 5)} disabled={c.completionRatio >= 100}>
-                      +5
-                    </button>
-                  </div>
+                  <ProgressStepper course={c} engine={engine} />
                   <div className="meta">
                     {c.totalLessons > 0 && (
                       <span>
