@@ -8,6 +8,7 @@
 pub mod activity;
 pub mod auth;
 pub mod backend;
+pub mod cors;
 pub mod csv;
 pub mod dates;
 pub mod errors;

@@ -3,6 +3,7 @@
 use crate::activity;
 use crate::auth;
 use crate::backend::Backend;
+use crate::cors::Cors;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Request, Response, etag_for, etag_matches};
 use crate::model;
@@ -120,7 +121,15 @@ fn allow_header(route: &Route) -> String {
 
 /// The pure entry point: every request, every backend.
 pub fn handle(b: &impl Backend, req: &Request) -> Response {
-    let mut resp = dispatch(b, req).unwrap_or_else(ApiError::into_response);
+    let cors = Cors::for_request(b, req);
+    let preflight = cors
+        .is_allowed_preflight(req)
+        .then(|| match_route(&req.path))
+        .flatten();
+    let mut resp = match preflight {
+        Some((route, _)) => Cors::preflight(route),
+        None => dispatch(b, req).unwrap_or_else(ApiError::into_response),
+    };
     if req.method == "HEAD" {
         resp.body.clear();
     }
@@ -128,7 +137,7 @@ pub fn handle(b: &impl Backend, req: &Request) -> Response {
         // Revalidate with the ETag every time: data changes on other devices.
         resp = resp.with_header("cache-control", "no-cache");
     }
-    resp
+    cors.apply(resp)
 }
 
 fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
@@ -357,7 +366,8 @@ fn set_setting(b: &impl Backend, req: &Request, key: &str) -> ApiResult<Response
     let value = obj
         .get("value")
         .ok_or_else(|| ApiError::invalid_field("value", "value is required"))?;
-    let stored = settings::check_value(key, value)?;
+    // The answer shows the value as stored: a goal sent as "3" reads back as 3.
+    let (value, stored) = settings::check(key, value)?;
     let etag = settings::set(b, key, &stored)?;
     Ok(Response::json(200, &json!({"key": key, "value": value})).with_header("etag", &etag))
 }

@@ -35,19 +35,26 @@ pub fn check_key(key: &str) -> ApiResult<()> {
 
 /// Check a value for `key`; returns its stored form.
 pub fn check_value(key: &str, value: &Json) -> ApiResult<Vec<u8>> {
+    check(key, value).map(|(_, bytes)| bytes)
+}
+
+/// Check a value for `key`; returns the value as it is stored (and read back)
+/// and its stored bytes.
+pub fn check(key: &str, value: &Json) -> ApiResult<(Json, Vec<u8>)> {
     if value.is_null() {
         return Err(ApiError::invalid_field("value", "value must not be null"));
     }
-    if key == MONTHLY_GOAL
-        && !value
-            .as_i64()
-            .is_some_and(|g| (0..=MAX_MONTHLY_GOAL).contains(&g))
-    {
-        return Err(ApiError::invalid_field(
-            "value",
-            format!("monthly_goal must be an integer from 0 to {MAX_MONTHLY_GOAL}"),
-        ));
-    }
+    let value = if key == MONTHLY_GOAL {
+        let goal = monthly_goal(value).ok_or_else(|| {
+            ApiError::invalid_field(
+                "value",
+                format!("monthly_goal must be an integer from 0 to {MAX_MONTHLY_GOAL}"),
+            )
+        })?;
+        json!(goal)
+    } else {
+        value.clone()
+    };
     let bytes = value.to_string().into_bytes();
     if bytes.len() > MAX_VALUE_BYTES {
         return Err(ApiError::invalid_field(
@@ -55,7 +62,28 @@ pub fn check_value(key: &str, value: &Json) -> ApiResult<Vec<u8>> {
             format!("a settings value is at most {MAX_VALUE_BYTES} bytes of JSON"),
         ));
     }
-    Ok(bytes)
+    Ok((value, bytes))
+}
+
+/// The goal a `monthly_goal` value stands for. The seed's client sends it as a
+/// string (`goal.toString()`) and reads it back with `parseInt`, so a string of
+/// decimal digits (surrounding spaces aside) is the same goal as the number and
+/// is stored as the number, which `parseInt` and this app's client both read.
+/// Anything `parseInt` would only half-read (`"1e3"`, `"3.5"`, `"-1"`) is refused.
+fn monthly_goal(value: &Json) -> Option<i64> {
+    let goal = match value {
+        Json::Number(n) => n.as_i64()?,
+        Json::String(s) => {
+            let digits = s.trim();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // A run of digits too long for i64 fails here, and is out of range anyway.
+            digits.parse::<i64>().ok()?
+        }
+        _ => return None,
+    };
+    (0..=MAX_MONTHLY_GOAL).contains(&goal).then_some(goal)
 }
 
 fn default_for(key: &str) -> Option<Json> {
@@ -124,4 +152,57 @@ pub fn all(b: &impl Backend) -> ApiResult<Map<String, Json>> {
         out.insert(MONTHLY_GOAL.into(), json!(DEFAULT_MONTHLY_GOAL));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(value: Json) -> Result<Json, String> {
+        check(MONTHLY_GOAL, &value)
+            .map(|(v, bytes)| {
+                assert_eq!(bytes, v.to_string().into_bytes());
+                v
+            })
+            .map_err(|e| e.field.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn a_monthly_goal_sent_as_a_digit_string_is_stored_as_the_number() {
+        assert_eq!(stored(json!("3")), Ok(json!(3)));
+        assert_eq!(stored(json!(" 4 ")), Ok(json!(4)));
+        assert_eq!(stored(json!("0")), Ok(json!(0)));
+        assert_eq!(stored(json!("1000")), Ok(json!(1000)));
+        assert_eq!(stored(json!(7)), Ok(json!(7)));
+    }
+
+    #[test]
+    fn anything_else_is_not_a_monthly_goal() {
+        for bad in [
+            json!("abc"),
+            json!("1e3"),
+            json!("3.5"),
+            json!("-1"),
+            json!("+3"),
+            json!("1001"),
+            json!("99999999999999999999999"),
+            json!(""),
+            json!("  "),
+            json!(-1),
+            json!(1001),
+            json!(3.5),
+            json!(null),
+            json!([3]),
+            json!({"value": 3}),
+            json!(true),
+        ] {
+            assert_eq!(stored(bad.clone()), Err("value".into()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn other_settings_are_stored_as_sent() {
+        let (v, bytes) = check("theme", &json!("3")).expect("valid");
+        assert_eq!((v, bytes), (json!("3"), b"\"3\"".to_vec()));
+    }
 }
