@@ -26,7 +26,7 @@ const WORK = join(OUT, 'profile');
 const REQUESTS = Number(process.env.PROFILE_REQUESTS ?? 30);
 const PATH = process.env.PROFILE_PATH ?? '/api/courses';
 const SERVERS = (process.env.PROFILE_SERVERS ?? 'host,native').split(',');
-const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, '../shared/fixtures/udemy_course_list.csv');
+const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, 'tests/fixtures/udemy_course_list.csv');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function command(name, port, dataDir) {

@@ -32,7 +32,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 8));
 const WARMUP_SECONDS = 1;
 const OUT = resolve(ROOT, process.env.BENCH_OUT ?? 'target/bench');
 const SERVERS = (process.env.BENCH_SERVERS ?? 'host,native,seed').split(',').map((s) => s.trim()).filter(Boolean);
-const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, '../shared/fixtures/udemy_course_list.csv');
+const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, 'tests/fixtures/udemy_course_list.csv');
 const HOST_BIN = process.env.TRACKER_HOST_BIN ?? join(ROOT, 'target/release/tracker-host');
 const NATIVE_BIN = process.env.NATIVE_BASELINE_BIN ?? join(ROOT, 'target/release/native-baseline');
 // The host runs with its own default log filter (a line per request at info), as
