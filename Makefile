@@ -31,9 +31,11 @@ host:
 
 # Every test: formatting and lints, Rust units, the components in the real host,
 # the web app's checks and its end-to-end run in Chromium, the deployment checks.
-test: deps build lint test-rust web-check web-e2e k8s-check image-test
+test: deps build tools lint test-rust web-check web-e2e k8s-check image-test
 
-test-rust: build
+# The API suite runs natively, in tracker-host and, when `tools` found Spin, in Spin
+# (docs/testing.md).
+test-rust: build tools
 	$(CARGO) test --release --workspace $(NATIVE_FEATURES)
 
 lint: fmt-check clippy

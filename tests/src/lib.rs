@@ -1,7 +1,14 @@
 //! The shared harness of the end-to-end tests: starts the real `tracker-host` binary
 //! on a free loopback port with a fresh data dir and speaks HTTP to it.
 //!
-//! Nothing here knows about courses; the tests state what they need.
+//! Nothing here knows about courses; the tests state what they need. The API
+//! scenarios every store and runtime must pass are in [`suite`], the ways to serve
+//! them in [`targets`]; see docs/testing.md.
+
+pub mod process;
+pub mod suite;
+pub mod targets;
+pub mod tools;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -163,12 +170,7 @@ impl Host {
         };
         let temp_logs = tempfile::tempdir().expect("temp log dir");
         let log_path = temp_logs.path().join("host.log");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
+        let agent = http_agent();
         let mut host = Host {
             opts,
             child: None,
@@ -325,28 +327,7 @@ impl Host {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<Resp, ureq::Error> {
-        let mut req = http::Request::builder().method(method).uri(url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = req
-            .body(body.map(<[u8]>::to_vec).unwrap_or_default())
-            .expect("valid request");
-        let mut resp = self.agent.run(req)?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let mut body = Vec::new();
-        resp.body_mut()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .reader()
-            .read_to_end(&mut body)
-            .map_err(ureq::Error::Io)?;
-        Ok(Resp {
-            status,
-            headers,
-            body,
-        })
+        send_request(&self.agent, method, url, headers, body)
     }
 
     /// Everything the host wrote to stdout/stderr so far.
@@ -459,6 +440,50 @@ impl Host {
         assert!(self.child.is_none(), "host is still running");
         self.spawn();
     }
+}
+
+/// An HTTP client that reports every status as an answer (never as an error) and
+/// follows no redirect: tests look at exactly what the server said.
+pub fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into()
+}
+
+/// Sends one request and reads the whole answer; `Err` only when no HTTP response
+/// came back.
+pub fn send_request(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Result<Resp, ureq::Error> {
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req
+        .body(body.map(<[u8]>::to_vec).unwrap_or_default())
+        .expect("valid request");
+    let mut resp = agent.run(req)?;
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    resp.body_mut()
+        .with_config()
+        .limit(256 * 1024 * 1024)
+        .reader()
+        .read_to_end(&mut body)
+        .map_err(ureq::Error::Io)?;
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 impl Drop for Host {

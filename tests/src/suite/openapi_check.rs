@@ -1,17 +1,12 @@
-//! Shared by the api_* and sync_* tests: a client for the API component that
-//! checks every response it sees against the component's own OpenAPI document,
-//! and a checker for the JSON Schema subset that document uses.
+//! Checks answers against the component's own OpenAPI document, with a checker for
+//! the JSON Schema subset that document uses.
 //!
 //! Own subset checker rather than the `jsonschema` crate: the document keeps to
 //! a dozen keywords (asserted by `KNOWN_KEYWORDS` below, so nothing is silently
 //! skipped), and the test build stays light on a shared 2-core machine.
 
-#![allow(dead_code)]
-
-use integration::{Host, HostOptions, Resp, build_component};
-use serde_json::{Value as Json, json};
-
-pub const FIXTURE: &str = "/work/shared/fixtures/udemy_course_list.csv";
+use super::Reply;
+use serde_json::Value as Json;
 
 /// Keywords the checker enforces, and annotations it may ignore.
 pub const KNOWN_KEYWORDS: &[&str] = &[
@@ -34,182 +29,6 @@ pub const KNOWN_KEYWORDS: &[&str] = &[
     "format",
     "default",
 ];
-
-pub fn fixture() -> String {
-    std::fs::read_to_string(FIXTURE).expect("fixture readable")
-}
-
-/// The API component in a real host, every answer checked against OpenAPI.
-pub struct Api {
-    pub host: Host,
-    pub doc: Json,
-    token: Option<String>,
-}
-
-pub fn start() -> Api {
-    start_with(HostOptions::default())
-}
-
-pub fn start_with(opts: HostOptions) -> Api {
-    build_component("skilltrack-api");
-    build_component("skilltrack-static");
-    let host = Host::start_with(opts);
-    let doc: Json =
-        serde_json::from_str(skilltrack_api::routes::OPENAPI).expect("openapi.json is JSON");
-    Api {
-        host,
-        doc,
-        token: None,
-    }
-}
-
-/// A host that requires `token` on /api.
-pub fn start_with_token(token: &str) -> Api {
-    let mut api = start_with(HostOptions {
-        env: vec![("SPIN_VARIABLE_API_TOKEN".into(), token.into())],
-        ..HostOptions::default()
-    });
-    api.token = Some(token.to_owned());
-    api
-}
-
-impl Api {
-    /// A request as-is (no token added), checked against the document.
-    pub fn raw(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Resp {
-        let resp = self.host.request(method, path, headers, body);
-        check_response(&self.doc, method, path, &resp);
-        resp
-    }
-
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Resp {
-        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
-        let mut all: Vec<(&str, &str)> = headers.to_vec();
-        if let Some(a) = &auth {
-            all.push(("authorization", a));
-        }
-        self.raw(method, path, &all, body)
-    }
-
-    pub fn get(&self, path: &str) -> Resp {
-        self.request("GET", path, &[], None)
-    }
-
-    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
-        self.request("GET", path, headers, None)
-    }
-
-    pub fn json(&self, method: &str, path: &str, body: &Json) -> Resp {
-        self.json_with(method, path, body, &[])
-    }
-
-    pub fn json_with(
-        &self,
-        method: &str,
-        path: &str,
-        body: &Json,
-        headers: &[(&str, &str)],
-    ) -> Resp {
-        let bytes = serde_json::to_vec(body).expect("serialisable");
-        let mut all = vec![("content-type", "application/json")];
-        all.extend_from_slice(headers);
-        self.request(method, path, &all, Some(&bytes))
-    }
-
-    pub fn put(&self, path: &str, body: &Json) -> Resp {
-        self.json("PUT", path, body)
-    }
-
-    pub fn patch(&self, path: &str, body: &Json) -> Resp {
-        self.json("PATCH", path, body)
-    }
-
-    pub fn post(&self, path: &str, body: &Json) -> Resp {
-        self.json("POST", path, body)
-    }
-
-    pub fn delete(&self, path: &str) -> Resp {
-        self.request("DELETE", path, &[], None)
-    }
-
-    pub fn import_csv(&self, text: &[u8], query: &str) -> Resp {
-        self.request(
-            "POST",
-            &format!("/api/import{query}"),
-            &[("content-type", "text/csv")],
-            Some(text),
-        )
-    }
-
-    /// The live courses, by id.
-    pub fn courses(&self) -> std::collections::BTreeMap<String, Json> {
-        let r = self.get("/api/courses");
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.json()
-            .as_array()
-            .expect("array")
-            .iter()
-            .map(|c| (c["id"].as_str().expect("id").to_owned(), c.clone()))
-            .collect()
-    }
-
-    /// Replay the change feed from 0 in pages of `limit`.
-    pub fn replay(&self, limit: usize) -> std::collections::BTreeMap<String, Json> {
-        let mut state = std::collections::BTreeMap::new();
-        let mut since = 0;
-        loop {
-            let r = self.get(&format!("/api/changes?since={since}&limit={limit}"));
-            assert_eq!(r.status, 200, "{}", r.text());
-            let feed = r.json();
-            for c in feed["courses"].as_array().expect("courses") {
-                state.insert(c["id"].as_str().expect("id").to_owned(), c.clone());
-            }
-            for id in feed["deleted"].as_array().expect("deleted") {
-                state.remove(id.as_str().expect("id"));
-            }
-            let rev = feed["rev"].as_i64().expect("rev");
-            assert!(rev >= since, "the high-water mark never goes back");
-            since = rev;
-            if !feed["more"].as_bool().expect("more") {
-                return state;
-            }
-        }
-    }
-}
-
-pub fn course(id: &str, title: &str) -> Json {
-    json!({"id": id, "title": title, "category": "Cloud", "date": "2025-12-26"})
-}
-
-/// `(status, code, field)` of an error answer.
-pub fn error_of(r: &Resp) -> (u16, String, Option<String>) {
-    let body = r.json();
-    (
-        r.status,
-        body["error"]["code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        body["error"]["field"].as_str().map(str::to_owned),
-    )
-}
-
-pub fn rev_of(r: &Resp) -> i64 {
-    r.json()["rev"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no rev in {}", r.text()))
-}
 
 /// The document's path template for a concrete path, if any.
 pub fn template_for<'a>(doc: &'a Json, path: &str) -> Option<&'a str> {
@@ -241,7 +60,7 @@ fn resolve<'a>(doc: &'a Json, mut v: &'a Json) -> &'a Json {
 
 /// Check one response against the documented response for its route, method
 /// and status. Panics with the reason when it does not conform.
-pub fn check_response(doc: &Json, method: &str, path_and_query: &str, resp: &Resp) {
+pub fn check_response(doc: &Json, method: &str, path_and_query: &str, resp: &Reply) {
     let path = path_and_query.split('?').next().unwrap_or_default();
     let method = if method == "HEAD" { "GET" } else { method };
     let ctx = format!("{method} {path_and_query} -> {}", resp.status);

@@ -1,24 +1,11 @@
-//! The courses API in the real host: per-course CRUD with revisions, the
-//! seed's bulk replace, the change feed, the activity log, and every
-//! validation rule with its error body.
+//! The courses API: per-course CRUD with revisions, the seed's bulk replace, the
+//! activity log, and every validation rule with its error body.
 
-mod api_common;
-
-use api_common::{course, error_of, rev_of, start};
+use super::{Reply, Target, course, error_of, rev_of, start};
 use serde_json::json;
 
-#[test]
-fn health_is_open_and_reports_the_component_version() {
-    let api = start();
-    let r = api.get("/health");
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["status"], "ok");
-    assert_eq!(r.json()["version"], "0.1.0");
-}
-
-#[test]
-fn a_course_is_created_read_updated_and_deleted_with_revisions() {
-    let api = start();
+pub fn a_course_is_created_read_updated_and_deleted_with_revisions(t: &dyn Target) {
+    let api = start(t);
     let created = api.put("/api/courses/6716873", &course("6716873", "Method of Loci"));
     assert_eq!(created.status, 201, "{}", created.text());
     assert_eq!(
@@ -33,6 +20,7 @@ fn a_course_is_created_read_updated_and_deleted_with_revisions() {
         (Some("Pending"), Some(0))
     );
     assert!(c["createdAt"].is_string() && c["completedAt"].is_null());
+    assert!(c["createdAt"].as_str().is_some_and(|t| t.ends_with('Z')));
 
     let got = api.get("/api/courses/6716873");
     assert_eq!(got.json(), c);
@@ -72,6 +60,15 @@ fn a_course_is_created_read_updated_and_deleted_with_revisions() {
         false,
         "PUT replaces the whole course"
     );
+    let unchanged = api.put(
+        "/api/courses/6716873",
+        &json!({"title": "Loci", "completionRatio": 10}),
+    );
+    assert_eq!(
+        rev_of(&unchanged),
+        rev_of(&replaced),
+        "a write that changes nothing keeps the rev"
+    );
 
     let del = api.delete("/api/courses/6716873");
     assert_eq!(del.status, 200);
@@ -91,9 +88,8 @@ fn a_course_is_created_read_updated_and_deleted_with_revisions() {
     assert_eq!(feed["rev"], tomb_rev);
 }
 
-#[test]
-fn stale_if_match_is_refused_with_server_copy() {
-    let api = start();
+pub fn stale_if_match_is_refused_with_server_copy(t: &dyn Target) {
+    let api = start(t);
     let rev = rev_of(&api.put("/api/courses/c1", &course("c1", "T")));
     let tag = format!("\"{rev}\"");
     let first = api.json_with(
@@ -132,9 +128,62 @@ fn stale_if_match_is_refused_with_server_copy() {
     assert_eq!(api.get("/api/courses/c1").json()["title"], "T");
 }
 
-#[test]
-fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match() {
-    let api = start();
+pub fn completed_at_follows_the_status(t: &dyn Target) {
+    let api = start(t);
+    api.put("/api/courses/c", &course("c", "T"));
+    let done = api.patch("/api/courses/c", &json!({"completionRatio": 100}));
+    assert_eq!(done.json()["status"], "Completed");
+    assert!(done.json()["completedAt"].is_string());
+    let notes = api.patch("/api/courses/c", &json!({"notes": "x"}));
+    assert_eq!(notes.json()["completedAt"], done.json()["completedAt"]);
+    let reopened = api.patch(
+        "/api/courses/c",
+        &json!({"status": "In Progress", "completionRatio": 90}),
+    );
+    assert_eq!(reopened.status, 200);
+    assert!(reopened.json()["completedAt"].is_null());
+}
+
+pub fn delete_leaves_a_tombstone_in_the_feed(t: &dyn Target) {
+    let api = start(t);
+    api.put("/api/courses/x", &course("x", "X"));
+    api.put("/api/courses/y", &course("y", "Y"));
+    let del = api.delete("/api/courses/x");
+    assert_eq!(del.status, 200);
+    let rev = rev_of(&del);
+    assert_eq!(api.get("/api/courses/x").status, 404);
+    assert_eq!(
+        rev_of(&api.delete("/api/courses/x")),
+        rev,
+        "deleting twice is idempotent"
+    );
+    assert_eq!(api.delete("/api/courses/never").status, 404);
+    let feed = api.get("/api/changes?since=0").json();
+    assert_eq!(feed["deleted"], json!(["x"]));
+    assert_eq!(feed["courses"].as_array().map(Vec::len), Some(1));
+    assert_eq!(feed["rev"].as_i64(), Some(rev));
+    // Recreating a deleted id is a fresh course.
+    assert_eq!(
+        api.put("/api/courses/x", &course("x", "X again")).status,
+        201
+    );
+}
+
+pub fn collection_poll_is_304_until_a_write(t: &dyn Target) {
+    let api = start(t);
+    api.put("/api/courses/a", &course("a", "A"));
+    let etag = api.get("/api/courses").header("etag").expect("etag");
+    let poll = api.get_with("/api/courses", &[("if-none-match", &etag)]);
+    assert_eq!(poll.status, 304);
+    assert!(poll.body.is_empty());
+    api.patch("/api/courses/a", &json!({"notes": "n"}));
+    let poll = api.get_with("/api/courses", &[("if-none-match", &etag)]);
+    assert_eq!(poll.status, 200);
+    assert_ne!(poll.header("etag").as_deref(), Some(etag.as_str()));
+}
+
+pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match(t: &dyn Target) {
+    let api = start(t);
     let first = api.post(
         "/api/courses",
         &json!([course("a", "A"), course("b", "B"), course("c", "C")]),
@@ -164,12 +213,9 @@ fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match() 
     // a moved from position 0 to 1, so its sortOrder (and rev) changed; c is gone.
     assert_ne!(api.get("/api/courses/a").json()["rev"], rev_a);
     let order: Vec<String> = api
-        .get("/api/courses")
-        .json()
-        .as_array()
-        .unwrap()
+        .course_list()
         .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .map(|c| c["id"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(order, vec!["b", "a"]);
     assert_eq!(api.get("/api/courses/c").status, 404);
@@ -190,113 +236,58 @@ fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match() 
     assert_eq!(api.courses().len(), 2);
 }
 
-#[test]
-fn collection_poll_is_304_until_a_write() {
-    let api = start();
-    api.put("/api/courses/a", &course("a", "A"));
-    let etag = api.get("/api/courses").header("etag").expect("etag");
-    let poll = api.get_with("/api/courses", &[("if-none-match", &etag)]);
-    assert_eq!(poll.status, 304);
-    assert!(poll.body.is_empty());
-    api.patch("/api/courses/a", &json!({"notes": "n"}));
-    let poll = api.get_with("/api/courses", &[("if-none-match", &etag)]);
-    assert_eq!(poll.status, 200);
-    assert_ne!(poll.header("etag").as_deref(), Some(etag.as_str()));
-}
-
-#[test]
-fn change_feed_pages_replay_to_the_collection() {
-    let api = start();
-    for i in 0..12 {
-        api.put(
-            &format!("/api/courses/c{i}"),
-            &course(&format!("c{i}"), "T"),
-        );
-    }
-    for i in [0, 5, 7] {
-        api.delete(&format!("/api/courses/c{i}"));
-    }
-    api.patch("/api/courses/c3", &json!({"completionRatio": 55}));
-    let page = api.get("/api/changes?since=0&limit=4").json();
-    assert_eq!(page["more"], true);
-    assert_eq!(
-        page["courses"].as_array().unwrap().len() + page["deleted"].as_array().unwrap().len(),
-        4
+pub fn bulk_replace_bumps_only_changed_courses_and_refuses_a_bad_list_whole(t: &dyn Target) {
+    let api = start(t);
+    let first = api.post(
+        "/api/courses",
+        &json!([course("a", "A"), course("b", "B"), course("c", "C")]),
     );
-    assert_eq!(api.replay(4), api.courses());
-    assert_eq!(api.replay(1000), api.courses());
-    let last = api.get("/api/changes?since=0").json()["rev"]
-        .as_i64()
-        .unwrap();
-    let empty = api.get(&format!("/api/changes?since={last}")).json();
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.json()["created"], 3);
+    let rev_a = api.get("/api/courses/a").json()["rev"].clone();
+    let etag = first.header("etag").expect("collection etag");
+    let second = api.json_with(
+        "POST",
+        "/api/courses",
+        &json!([course("a", "A"), {"id": "b", "title": "B2", "category": "Cloud", "date": "2025-12-26", "sortOrder": 1}]),
+        &[("if-match", &etag)],
+    );
+    let s = second.json();
     assert_eq!(
         (
-            empty["courses"].as_array().unwrap().len(),
-            empty["more"].as_bool()
+            s["unchanged"].as_i64(),
+            s["updated"].as_i64(),
+            s["deleted"].as_i64()
         ),
-        (0, Some(false))
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(api.get("/api/courses/a").json()["rev"], rev_a);
+    assert_eq!(api.get("/api/courses/c").status, 404);
+    let ids: Vec<serde_json::Value> = api.course_list().iter().map(|c| c["id"].clone()).collect();
+    assert_eq!(ids, vec![json!("a"), json!("b")]);
+    let stale = api.json_with("POST", "/api/courses", &json!([]), &[("if-match", &etag)]);
+    assert_eq!(stale.status, 412);
+    assert_eq!(api.course_list().len(), 2);
+    let bad = api.post(
+        "/api/courses",
+        &json!([course("a", "A"), {"id": "z", "title": "Z", "completionRatio": 101}]),
     );
     assert_eq!(
-        error_of(&api.get(&format!("/api/changes?since={}", last + 1))).0,
-        409
+        error_of(&bad),
+        (
+            400,
+            "invalid_field".into(),
+            Some("[1].completionRatio".into())
+        )
     );
-    assert_eq!(
-        error_of(&api.get("/api/changes?since=abc")),
-        (400, "invalid_field".into(), Some("since".into()))
-    );
-    assert_eq!(
-        error_of(&api.get("/api/changes?limit=5000")).2.as_deref(),
-        Some("limit")
-    );
-}
-
-#[test]
-fn activity_log_says_what_changed_newest_first() {
-    let api = start();
-    api.put("/api/courses/a", &course("a", "A"));
-    api.patch("/api/courses/a", &json!({"completionRatio": 100}));
-    api.patch("/api/courses/a", &json!({"category": "Python"}));
-    api.delete("/api/courses/a");
-    let entries = api.get("/api/activity?limit=50").json()["entries"].clone();
-    let kinds: Vec<&str> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        kinds,
-        ["deleted", "updated", "status", "progress", "created"]
-    );
-    assert_eq!(
-        (entries[3]["from"].as_i64(), entries[3]["to"].as_i64()),
-        (Some(0), Some(100))
-    );
-    assert_eq!(entries[2]["to"], "Completed");
-    assert!(
-        entries
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["courseId"] == "a" && e["at"].is_string())
-    );
-    assert_eq!(
-        api.get("/api/activity?limit=1").json()["entries"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    assert_eq!(
-        error_of(&api.get("/api/activity?limit=0")).2.as_deref(),
-        Some("limit")
-    );
+    let dup = api.post("/api/courses", &json!([course("a", "A"), course("a", "A")]));
+    assert_eq!(error_of(&dup).1, "duplicate_id");
+    assert_eq!(api.course_list().len(), 2);
 }
 
 /// Each case: a body that breaks exactly one rule, and the field the error names.
-#[test]
-fn every_course_field_rule_answers_400_naming_the_field() {
-    let api = start();
+pub fn every_course_field_rule_answers_400_naming_the_field(t: &dyn Target) {
+    let api = start(t);
     api.put("/api/courses/keep", &course("keep", "Keep"));
     let before = api.get("/api/export.csv").body;
     let long = "x".repeat(301);
@@ -414,63 +405,96 @@ fn every_course_field_rule_answers_400_naming_the_field() {
 /// Method, path, headers, body, and the status and code it must get.
 type BadRequest = (
     &'static str,
-    &'static str,
+    String,
     Vec<(&'static str, &'static str)>,
     Vec<u8>,
     u16,
     &'static str,
 );
 
-#[test]
-fn malformed_requests_get_json_errors_not_5xx() {
-    let api = start();
+pub fn malformed_requests_get_json_errors_and_change_nothing(t: &dyn Target) {
+    let api = start(t);
     api.put("/api/courses/keep", &course("keep", "Keep"));
     let before = api.get("/api/export").json()["courses"].clone();
-    let json_ct = [("content-type", "application/json")];
+    let before_csv = api.get("/api/export.csv").body;
+    let json_ct = vec![("content-type", "application/json")];
+    let body = |v: serde_json::Value| v.to_string().into_bytes();
     let cases: Vec<BadRequest> = vec![
         (
             "PUT",
-            "/api/courses/a",
-            json_ct.to_vec(),
+            "/api/courses/a".into(),
+            json_ct.clone(),
             b"{\"title\":".to_vec(),
             400,
             "invalid_json",
         ),
         (
             "PUT",
-            "/api/courses/a",
-            json_ct.to_vec(),
+            "/api/courses/a".into(),
+            json_ct.clone(),
+            b"{not json".to_vec(),
+            400,
+            "invalid_json",
+        ),
+        (
+            "PUT",
+            "/api/courses/a".into(),
+            json_ct.clone(),
             b"".to_vec(),
             400,
             "invalid_json",
         ),
         (
             "PUT",
-            "/api/courses/a",
-            json_ct.to_vec(),
+            "/api/courses/a".into(),
+            json_ct.clone(),
             b"[1,2]".to_vec(),
             400,
             "invalid_body",
         ),
         (
             "PUT",
-            "/api/courses/a",
-            json_ct.to_vec(),
+            "/api/courses/a".into(),
+            json_ct.clone(),
             b"\xff\xfe\x00garbage".to_vec(),
             400,
             "invalid_json",
         ),
         (
             "PUT",
-            "/api/courses/a",
-            json_ct.to_vec(),
+            "/api/courses/a".into(),
+            json_ct.clone(),
             "[".repeat(100_000).into_bytes(),
             400,
             "invalid_json",
         ),
         (
             "PUT",
-            "/api/courses/a",
+            "/api/courses/a".into(),
+            json_ct.clone(),
+            body(json!({"completionRatio": 3})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "PUT",
+            "/api/courses/bad%20id".into(),
+            json_ct.clone(),
+            body(course("x", "X")),
+            400,
+            "invalid_field",
+        ),
+        (
+            "PUT",
+            "/api/courses/a".into(),
+            json_ct.clone(),
+            body(json!({"title": "x", "extra": 1})),
+            400,
+            "unknown_field",
+        ),
+        (
+            "PUT",
+            "/api/courses/a".into(),
             vec![("content-type", "text/plain")],
             b"{\"title\":\"t\"}".to_vec(),
             415,
@@ -478,7 +502,7 @@ fn malformed_requests_get_json_errors_not_5xx() {
         ),
         (
             "PUT",
-            "/api/courses/a",
+            "/api/courses/a".into(),
             vec![("content-type", "application/x-www-form-urlencoded")],
             b"title=t".to_vec(),
             415,
@@ -486,39 +510,39 @@ fn malformed_requests_get_json_errors_not_5xx() {
         ),
         (
             "PUT",
-            "/api/courses/a",
-            json_ct.to_vec(),
+            "/api/courses/a".into(),
+            json_ct.clone(),
             format!("{{\"title\":\"{}\"}}", "x".repeat(2 << 20)).into_bytes(),
             413,
             "body_too_large",
         ),
         (
             "POST",
-            "/api/courses",
-            json_ct.to_vec(),
+            "/api/courses".into(),
+            json_ct.clone(),
             b"{\"id\":\"a\"}".to_vec(),
             400,
             "invalid_body",
         ),
         (
             "POST",
-            "/api/courses",
-            json_ct.to_vec(),
+            "/api/courses".into(),
+            json_ct.clone(),
             b"[{\"title\":\"no id\"}]".to_vec(),
             400,
             "invalid_field",
         ),
         (
             "POST",
-            "/api/courses",
-            json_ct.to_vec(),
+            "/api/courses".into(),
+            json_ct.clone(),
             b"[{\"id\":\"a\",\"title\":\"A\"},{\"id\":\"a\",\"title\":\"B\"}]".to_vec(),
             400,
             "duplicate_id",
         ),
         (
             "PUT",
-            "/api/courses/keep",
+            "/api/courses/keep".into(),
             vec![
                 ("content-type", "application/json"),
                 ("if-match", "yesterday"),
@@ -529,17 +553,39 @@ fn malformed_requests_get_json_errors_not_5xx() {
         ),
         (
             "PATCH",
-            "/api/courses/nope",
-            json_ct.to_vec(),
+            "/api/courses/nope".into(),
+            json_ct.clone(),
             b"{\"title\":\"t\"}".to_vec(),
             404,
             "not_found",
         ),
-        ("GET", "/api/nowhere", vec![], vec![], 404, "not_found"),
-        ("GET", "/api/courses/a/b", vec![], vec![], 404, "not_found"),
+        (
+            "PATCH",
+            "/api/courses/keep".into(),
+            json_ct.clone(),
+            body(json!({"status": "Finished"})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "GET",
+            "/api/nowhere".into(),
+            vec![],
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/api/courses/a/b".into(),
+            vec![],
+            vec![],
+            404,
+            "not_found",
+        ),
         (
             "DELETE",
-            "/api/courses",
+            "/api/courses".into(),
             vec![],
             vec![],
             405,
@@ -547,7 +593,7 @@ fn malformed_requests_get_json_errors_not_5xx() {
         ),
         (
             "PUT",
-            "/api/changes",
+            "/api/changes".into(),
             vec![],
             vec![],
             405,
@@ -555,45 +601,97 @@ fn malformed_requests_get_json_errors_not_5xx() {
         ),
         (
             "GET",
-            "/api/import",
+            "/api/import".into(),
             vec![],
             vec![],
             405,
             "method_not_allowed",
         ),
-        ("POST", "/health", vec![], vec![], 405, "method_not_allowed"),
+        (
+            "POST",
+            "/api/export".into(),
+            vec![],
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "POST",
+            "/health".into(),
+            vec![],
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+        (
+            "POST",
+            "/api/settings/UPPER".into(),
+            json_ct.clone(),
+            body(json!({"value": 1})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/settings/monthly_goal".into(),
+            json_ct.clone(),
+            body(json!({"value": "lots"})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/settings/theme".into(),
+            json_ct.clone(),
+            body(json!({"value": "x".repeat(70_000)})),
+            400,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/settings/theme".into(),
+            json_ct.clone(),
+            body(json!({"valu": "dark"})),
+            400,
+            "unknown_field",
+        ),
     ];
     for (method, path, headers, body, status, code) in cases {
-        let r = api.request(method, path, &headers, Some(&body));
+        let r = api.request(method, &path, &headers, Some(&body));
         assert_eq!(
             (r.status, error_of(&r).1.as_str()),
             (status, code),
             "{method} {path}: {}",
             r.text()
         );
-        assert!(
-            r.header("content-type")
-                .is_some_and(|c| c.starts_with("application/json"))
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/json"),
+            "{method} {path}"
         );
     }
     let r = api.request("DELETE", "/api/courses", &[], None);
     assert_eq!(r.header("allow").as_deref(), Some("GET, HEAD, POST"));
     assert_eq!(api.get("/api/export").json()["courses"], before);
+    assert_eq!(api.get("/api/export.csv").body, before_csv);
+    assert_eq!(
+        api.get("/api/settings").json(),
+        json!({"monthly_goal": 2}),
+        "no refused setting was stored"
+    );
 }
 
-#[test]
-fn head_is_answered_like_get_without_a_body() {
-    let api = start();
+pub fn head_is_answered_like_get_without_a_body(t: &dyn Target) {
+    let api = start(t);
     let r = api.request("HEAD", "/api/courses", &[], None);
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
     assert!(r.header("etag").is_some());
 }
 
-#[test]
-fn progress_and_status_stay_consistent() {
-    let api = start();
-    let pair = |r: &integration::Resp| {
+pub fn progress_and_status_stay_consistent(t: &dyn Target) {
+    let api = start(t);
+    let pair = |r: &Reply| {
         let c = r.json();
         (
             c["status"].as_str().map(str::to_owned),
@@ -647,4 +745,52 @@ fn progress_and_status_stay_consistent() {
     );
     let first_progress = api.patch("/api/courses/c", &json!({"completionRatio": 1}));
     assert_eq!(first_progress.json()["status"], "In Progress");
+}
+
+pub fn activity_log_says_what_changed_newest_first(t: &dyn Target) {
+    let api = start(t);
+    api.put("/api/courses/a", &course("a", "A"));
+    api.patch("/api/courses/a", &json!({"completionRatio": 100}));
+    api.patch("/api/courses/a", &json!({"category": "Python"}));
+    api.delete("/api/courses/a");
+    let entries = api.get("/api/activity?limit=50").json()["entries"].clone();
+    let kinds: Vec<&str> = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["deleted", "updated", "status", "progress", "created"]
+    );
+    assert_eq!(
+        (entries[3]["from"].as_i64(), entries[3]["to"].as_i64()),
+        (Some(0), Some(100))
+    );
+    assert_eq!(entries[2]["to"], "Completed");
+    assert_eq!(entries[1]["fields"], json!(["category"]));
+    assert!(
+        entries
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["courseId"] == "a" && e["at"].is_string())
+    );
+    assert_eq!(
+        api.get("/api/activity?limit=1").json()["entries"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        api.get("/api/activity?limit=2").json()["entries"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        error_of(&api.get("/api/activity?limit=0")).2.as_deref(),
+        Some("limit")
+    );
 }

@@ -1,11 +1,9 @@
-//! Import and export in the real host: the real 272-course spreadsheet,
-//! hostile files, and a backup restored into an empty server.
+//! Import and export: the real 272-course spreadsheet, hostile files, and a backup
+//! restored into an empty server.
 
-mod api_common;
-
-use api_common::{error_of, fixture, start};
+use super::{Target, error_of, fixture, start};
 use serde_json::{Value as Json, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// RFC 4180 records of a CSV text, header excluded (independent of the
 /// component's own parser: Python-csv-like rules written out here).
@@ -39,9 +37,8 @@ fn rows(text: &str) -> BTreeSet<Vec<String>> {
     out.into_iter().skip(1).collect()
 }
 
-#[test]
-fn the_real_spreadsheet_imports_whole_and_exports_back_equal() {
-    let api = start();
+pub fn the_real_spreadsheet_imports_whole_and_exports_back_equal(t: &dyn Target) {
+    let api = start(t);
     let text = fixture();
     let r = api.import_csv(text.as_bytes(), "");
     assert_eq!(r.status, 200, "{}", r.text());
@@ -84,6 +81,8 @@ fn the_real_spreadsheet_imports_whole_and_exports_back_equal() {
     let exported = exported.text();
     assert_eq!(rows(&exported), rows(&text));
     assert_eq!(rows(&text).len(), 272);
+    // Same order and bytes as the file, too.
+    assert_eq!(exported.trim_end(), text.trim_end());
 
     let again = api.import_csv(exported.as_bytes(), "").json();
     assert_eq!(
@@ -96,9 +95,8 @@ fn the_real_spreadsheet_imports_whole_and_exports_back_equal() {
     );
 }
 
-#[test]
-fn csv_variants_people_have_are_read() {
-    let api = start();
+pub fn csv_variants_people_have_are_read(t: &dyn Target) {
+    let api = start(t);
     let text = "\u{feff}Id,Date,Category,Title,Notes,Completion ratio\n\
                 a1,1/2/2024,AppSec,\"Commas, \"\"quotes\"\" and more\",\"note, with comma\nand a newline\",41\n\
                 a2,2024-03-04,,Plain,,100%\n\
@@ -122,9 +120,8 @@ fn csv_variants_people_have_are_read() {
 /// A file, the error code it must get, and (line, field) of its first row error.
 type HostileCase = (Vec<u8>, &'static str, Option<(i64, &'static str)>);
 
-#[test]
-fn hostile_files_each_get_a_clear_400_and_change_nothing() {
-    let api = start();
+pub fn hostile_files_each_get_a_clear_400_and_change_nothing(t: &dyn Target) {
+    let api = start(t);
     api.import_csv(
         b"Id,Date,Category,Title,Notes,Completion ratio\r\nk,1/1/2024,C,Kept,,5\r\n",
         "",
@@ -134,6 +131,11 @@ fn hostile_files_each_get_a_clear_400_and_change_nothing() {
     let cases: Vec<HostileCase> = vec![
         (
             format!("{h}x1,2/30/2024,C,T,,0\r\n").into_bytes(),
+            "import_rejected",
+            Some((2, "Date")),
+        ),
+        (
+            format!("{h}x1,13/45/2024,C,T,,0\r\n").into_bytes(),
             "import_rejected",
             Some((2, "Date")),
         ),
@@ -149,6 +151,11 @@ fn hostile_files_each_get_a_clear_400_and_change_nothing() {
         ),
         (
             format!("{h}x1,1/1/2024,C,T,,-5\r\n").into_bytes(),
+            "import_rejected",
+            Some((2, "Completion ratio")),
+        ),
+        (
+            format!("{h}x1,1/1/2024,C,T,,4.5\r\n").into_bytes(),
             "import_rejected",
             Some((2, "Completion ratio")),
         ),
@@ -169,6 +176,11 @@ fn hostile_files_each_get_a_clear_400_and_change_nothing() {
         ),
         (
             format!("{h}not/an/id,1/1/2024,C,T,,1\r\n").into_bytes(),
+            "import_rejected",
+            Some((2, "Id")),
+        ),
+        (
+            format!("{h}bad id,1/1/2024,C,T,,1\r\n").into_bytes(),
             "import_rejected",
             Some((2, "Id")),
         ),
@@ -194,13 +206,24 @@ fn hostile_files_each_get_a_clear_400_and_change_nothing() {
         ),
         (b"".to_vec(), "empty_file", None),
         (b"\xef\xbb\xbf\r\n".to_vec(), "empty_file", None),
+        (b"\xef\xbb\xbf\r\n\r\n".to_vec(), "empty_file", None),
         (
             (0u8..=255).cycle().take(4096).collect(),
             "invalid_encoding",
             None,
         ),
         (
+            vec![0x00, 0x9f, 0x92, 0x96, 0xff, 0x00, 0x13],
+            "invalid_encoding",
+            None,
+        ),
+        (
             b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(),
+            "invalid_encoding",
+            None,
+        ),
+        (
+            b"PK\x03\x04\x00\x00binary\x00".to_vec(),
             "invalid_encoding",
             None,
         ),
@@ -225,19 +248,44 @@ fn hostile_files_each_get_a_clear_400_and_change_nothing() {
         error_of(&api.import_csv(&ten_mb, "")),
         (413, "body_too_large".into(), None)
     );
-    let r = api.request(
-        "POST",
-        "/api/import",
-        &[("content-type", "application/vnd.ms-excel")],
-        Some(b"x"),
-    );
-    assert_eq!(r.status, 415);
+    for media in ["application/vnd.ms-excel", "application/pdf"] {
+        let r = api.request(
+            "POST",
+            "/api/import",
+            &[("content-type", media)],
+            Some(b"x"),
+        );
+        assert_eq!(r.status, 415, "{media}");
+    }
     assert_eq!(api.get("/api/export").json()["courses"], before);
 }
 
-#[test]
-fn partial_import_takes_the_valid_rows_and_reports_the_rest() {
-    let api = start();
+pub fn row_errors_name_their_line_and_partial_imports_the_rest(t: &dyn Target) {
+    let api = start(t);
+    let text = "Id,Date,Category,Title,Notes,Completion ratio\n1,1/2/2024,C,\"multi\nline title? no: notes\",,10\n2,2/30/2024,C,T,,0\n3,1/2/2024,C,T3,\"a \"\"quoted\"\", note\",100\n";
+    let r = api.import_csv(text.as_bytes(), "");
+    assert_eq!(r.status, 400);
+    let errors = r.json()["errors"].clone();
+    assert_eq!(errors.as_array().map(Vec::len), Some(2), "{errors}");
+    assert_eq!(errors[0]["line"], 2);
+    assert_eq!(errors[0]["field"], "Title");
+    assert_eq!(errors[1]["line"], 4);
+    assert_eq!(errors[1]["field"], "Date");
+    assert!(api.courses().is_empty());
+    let r = api.import_csv(text.as_bytes(), "?partial=true");
+    assert_eq!(r.status, 200);
+    let body = r.json();
+    assert_eq!(
+        (body["created"].as_i64(), body["skipped"].as_i64()),
+        (Some(1), Some(2))
+    );
+    let c = api.get("/api/courses/3").json();
+    assert_eq!(c["notes"], "a \"quoted\", note");
+    assert_eq!(c["status"], "Completed");
+}
+
+pub fn partial_import_takes_the_valid_rows_and_reports_the_rest(t: &dyn Target) {
+    let api = start(t);
     let text = "Id,Date,Category,Title,Notes,Completion ratio\nok1,1/1/2024,C,Fine,,10\nbad,1/1/2024,C,Broken,,300\nok2,1/2/2024,C,Also fine,,0\n";
     assert_eq!(api.import_csv(text.as_bytes(), "").status, 400);
     assert!(api.courses().is_empty());
@@ -255,15 +303,15 @@ fn partial_import_takes_the_valid_rows_and_reports_the_rest() {
     );
 }
 
-#[test]
-fn export_then_import_into_an_empty_server_gives_the_same_state() {
-    let a = start();
+pub fn export_then_import_into_an_empty_server_gives_the_same_state(t: &dyn Target) {
+    let a = start(t);
     a.import_csv(fixture().as_bytes(), "");
     a.patch("/api/courses/6716873", &json!({"isFavorite": true, "totalLessons": 30, "completedLessons": 12, "deadline": "2026-01-31", "notes": "multi\nline, \"quoted\"", "pinnedToDashboard": true}));
     a.patch("/api/courses/6716871", &json!({"completionRatio": 100}));
     a.delete("/api/courses/6716877");
     a.post("/api/settings/monthly_goal", &json!({"value": 6}));
     a.post("/api/settings/theme", &json!({"value": "dark"}));
+    a.post("/api/settings/ui", &json!({"value": {"mode": "dark"}}));
     let backup = a.get("/api/export");
     assert!(
         backup
@@ -271,24 +319,40 @@ fn export_then_import_into_an_empty_server_gives_the_same_state() {
             .is_some_and(|d| d.contains("attachment"))
     );
     let backup = backup.json();
-    assert_eq!(backup["courses"].as_array().unwrap().len(), 271);
+    assert_eq!(backup["format"], "skilltrack-backup");
+    assert_eq!(backup["courses"].as_array().map(Vec::len), Some(271));
 
-    let b = start();
+    let b = start(t);
     let r = b.post("/api/import", &backup);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         (r.json()["created"].as_i64(), r.json()["settings"].as_i64()),
-        (Some(271), Some(2))
+        (Some(271), Some(3))
     );
-    let without_rev = |m: std::collections::BTreeMap<String, Json>| -> Vec<Json> {
+    let without_rev = |m: BTreeMap<String, Json>| -> Vec<Json> {
         m.into_values()
             .map(|mut c| {
-                c.as_object_mut().unwrap().remove("rev");
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("rev");
+                }
                 c
             })
             .collect()
     };
     assert_eq!(without_rev(b.courses()), without_rev(a.courses()));
+    let in_order = |list: Vec<Json>| -> Vec<Json> {
+        without_rev(
+            list.into_iter()
+                .enumerate()
+                .map(|(i, c)| (format!("{i:05}"), c))
+                .collect(),
+        )
+    };
+    assert_eq!(
+        in_order(b.course_list()),
+        in_order(a.course_list()),
+        "in the same display order"
+    );
     assert_eq!(b.get("/api/settings").json(), a.get("/api/settings").json());
     assert_eq!(b.get("/api/export.csv").body, a.get("/api/export.csv").body);
 

@@ -1,13 +1,10 @@
-//! Settings in the real host's key-value store.
+//! Settings in the key-value store.
 
-mod api_common;
-
-use api_common::{error_of, start};
+use super::{Target, error_of, start};
 use serde_json::json;
 
-#[test]
-fn monthly_goal_defaults_to_two_and_can_be_set() {
-    let api = start();
+pub fn monthly_goal_defaults_to_two_and_can_be_set(t: &dyn Target) {
+    let api = start(t);
     assert_eq!(
         api.get("/api/settings/monthly_goal").json(),
         json!({"value": 2})
@@ -22,17 +19,28 @@ fn monthly_goal_defaults_to_two_and_can_be_set() {
     assert_eq!(api.get("/api/settings").json()["monthly_goal"], 4);
 }
 
-#[test]
-fn settings_hold_any_json_and_survive_a_restart() {
-    let mut api = start();
+pub fn settings_hold_any_json_and_survive_a_restart(t: &dyn Target) {
+    let mut api = start(t);
     assert_eq!(api.get("/api/settings/theme").status, 404);
-    api.post("/api/settings/theme", &json!({"value": "dark"}));
-    api.json(
-        "PUT",
-        "/api/settings/ui.layout-v2",
-        &json!({"value": {"columns": [1, 2]}}),
+    assert_eq!(
+        api.post("/api/settings/theme", &json!({"value": "dark"}))
+            .status,
+        200
     );
-    api.host.restart();
+    assert_eq!(
+        api.json(
+            "PUT",
+            "/api/settings/ui.layout-v2",
+            &json!({"value": {"columns": [1, 2]}}),
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        api.get("/api/settings/theme").json(),
+        json!({"value": "dark"})
+    );
+    api.restart();
     assert_eq!(
         api.get("/api/settings").json(),
         json!({"monthly_goal": 2, "theme": "dark", "ui.layout-v2": {"columns": [1, 2]}})
@@ -42,9 +50,8 @@ fn settings_hold_any_json_and_survive_a_restart() {
     assert_eq!(api.delete("/api/settings/theme").status, 404);
 }
 
-#[test]
-fn settings_etag_answers_304_until_a_setting_changes() {
-    let api = start();
+pub fn settings_etag_answers_304_until_a_setting_changes(t: &dyn Target) {
+    let api = start(t);
     let etag = api.get("/api/settings").header("etag").expect("etag");
     assert_eq!(
         api.get_with("/api/settings", &[("if-none-match", &etag)])
@@ -63,9 +70,8 @@ fn settings_etag_answers_304_until_a_setting_changes() {
     );
 }
 
-#[test]
-fn bad_keys_and_values_are_refused() {
-    let api = start();
+pub fn bad_keys_and_values_are_refused(t: &dyn Target) {
+    let api = start(t);
     let cases = [
         ("/api/settings/Theme", json!({"value": 1}), "key"),
         ("/api/settings/has%20space", json!({"value": 1}), "key"),
@@ -120,5 +126,11 @@ fn bad_keys_and_values_are_refused() {
         api.get("/api/settings").json(),
         json!({"monthly_goal": 2}),
         "nothing was stored"
+    );
+    // Just under the limit: 64 KiB of JSON, the quotes included.
+    let big = "v".repeat(64 * 1024 - 2);
+    assert_eq!(
+        api.post("/api/settings/big", &json!({"value": big})).status,
+        200
     );
 }

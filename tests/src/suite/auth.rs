@@ -1,18 +1,14 @@
 //! The optional bearer token (Spin variable `api_token`).
 
-mod api_common;
+use super::{Target, error_of, start, start_with_token};
 
-use api_common::{error_of, start, start_with_token};
-
-#[test]
-fn without_a_token_configured_the_api_is_open() {
-    let api = start();
+pub fn without_a_token_configured_the_api_is_open(t: &dyn Target) {
+    let api = start(t);
     assert_eq!(api.raw("GET", "/api/courses", &[], None).status, 200);
 }
 
-#[test]
-fn with_a_token_every_api_request_needs_it_but_health_stays_open() {
-    let api = start_with_token("correct horse");
+pub fn with_a_token_every_api_request_needs_it_but_health_stays_open(t: &dyn Target) {
+    let api = start_with_token(t, "correct horse");
     assert_eq!(api.raw("GET", "/health", &[], None).status, 200);
     for (method, path) in [
         ("GET", "/api/courses"),

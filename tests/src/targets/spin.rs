@@ -1,0 +1,77 @@
+//! Spin itself serving the repository's spin.toml: `spin up --from spin.toml
+//! --listen 127.0.0.1:PORT --state-dir DIR`, variables as `SPIN_VARIABLE_<NAME>`.
+//! Spin keeps SQLite at `DIR/sqlite_db.db` and key-value at
+//! `DIR/sqlite_key_value.db`, in rollback-journal mode with no busy timeout, so
+//! its scenarios run one at a time. Skipped, saying so, where no `spin` is found
+//! (see [`crate::tools`]).
+
+use super::host::{build_app, reply_of};
+use crate::process::{ServeSpec, Served};
+use crate::suite::{Client, Reply, Target};
+use crate::tools;
+use std::ffi::OsString;
+use std::sync::{Mutex, MutexGuard};
+
+pub struct SpinTarget;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub struct SpinClient {
+    served: Served,
+    // Removed after the server (fields drop in order).
+    _state: tempfile::TempDir,
+}
+
+impl Target for SpinTarget {
+    fn unavailable(&self) -> Option<String> {
+        tools::spin()
+            .is_none()
+            .then(|| tools::missing("spin", "SPIN"))
+    }
+
+    fn start(&self, variables: &[(&str, &str)]) -> Box<dyn Client> {
+        build_app();
+        let spin = tools::spin().expect("checked by unavailable()");
+        let state = tempfile::tempdir().expect("temp state dir");
+        let manifest = crate::manifest();
+        let state_dir = state.path().to_path_buf();
+        let args = move |port: u16| -> Vec<OsString> {
+            vec![
+                "up".into(),
+                "--from".into(),
+                manifest.clone().into(),
+                "--listen".into(),
+                format!("127.0.0.1:{port}").into(),
+                "--state-dir".into(),
+                state_dir.clone().into(),
+            ]
+        };
+        let served = Served::start(ServeSpec {
+            name: "spin".into(),
+            program: spin,
+            args: Box::new(args),
+            env: super::spin_variable_env(variables),
+            // Anything Spin writes beside its state stays in the temp dir.
+            current_dir: state.path().to_path_buf(),
+            ready_path: "/health".into(),
+        });
+        Box::new(SpinClient {
+            served,
+            _state: state,
+        })
+    }
+
+    fn exclusive(&self) -> Option<MutexGuard<'static, ()>> {
+        Some(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Client for SpinClient {
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        reply_of(self.served.request(method, path, headers, Some(body)))
+    }
+
+    fn restart(&mut self) {
+        self.served.restart();
+    }
+}
