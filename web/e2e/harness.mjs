@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const REPO = resolve(new URL('../..', import.meta.url).pathname);
-export const FIXTURE_CSV = new URL('./fixtures/udemy_course_list.csv', import.meta.url).pathname;
+// The project keeps one copy of the 272-course Udemy export, shared with the Rust tests.
+export const FIXTURE_CSV = join(REPO, 'tests', 'fixtures', 'udemy_course_list.csv');
 export const SCREENSHOTS = join(REPO, 'target', 'screenshots');
 const HOST_BIN = process.env.TRACKER_HOST_BIN ?? join(REPO, 'target', 'release', 'tracker-host');
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
@@ -110,9 +111,12 @@ export async function launchBrowser() {
 export const DESKTOP = { width: 1366, height: 900 };
 export const PHONE = { width: 390, height: 844 };
 
-/** A fresh "device": its own storage, so its own IndexedDB copy and queue. */
-export async function openDevice(browser, host, { viewport = DESKTOP, init } = {}) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
+/**
+ * A fresh "device": its own storage, so its own IndexedDB copy and queue. `colorScheme`
+ * is the system's light or dark preference (Playwright's own default is light).
+ */
+export async function openDevice(browser, host, { viewport = DESKTOP, colorScheme = 'light', init } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, acceptDownloads: true });
   if (init) await context.addInitScript(init.fn, init.arg);
   const page = await context.newPage();
   const problems = [];

@@ -105,7 +105,8 @@ describe('import and export', () => {
       assert.equal(r.status, 200, r.text);
     }
     for (const [name, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-      const d = await openDevice(browser, host, { viewport });
+      // A dark system, so the desktop shots show both themes: dark first, then light by choice.
+      const d = await openDevice(browser, host, { viewport, colorScheme: 'dark' });
       await d.page.getByRole('heading', { name: 'Dashboard' }).waitFor();
       await waitForState(d.page, 'synced');
       await screenshot(d.page, `dashboard-${name}`);

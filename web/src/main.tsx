@@ -2,7 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import { EngineContext } from './app/sync-context';
-import { applyTheme, loadTheme } from './app/theme';
+import { applyTheme, chosenTheme, systemTheme } from './app/theme';
 import { SyncEngine } from './sync/engine';
 import { migrateOldData } from './sync/migration';
 import { openLocalStore } from './sync/store';
@@ -10,7 +10,7 @@ import { Transport, localStorageTokens } from './sync/transport';
 import './styles.css';
 
 async function boot() {
-  applyTheme(loadTheme());
+  applyTheme(chosenTheme() ?? systemTheme());
   const store = await openLocalStore();
   const engine = new SyncEngine(store, new Transport('', localStorageTokens()), { autoPull: true });
   await engine.load();

@@ -10,7 +10,7 @@ import { Icon } from '../ui/Icon';
 import { SyncIndicator } from './SyncIndicator';
 import { useEngine, useSync } from './sync-context';
 import { TokenDialog } from './TokenDialog';
-import { applyTheme, loadTheme, type Theme } from './theme';
+import { useTheme } from './theme';
 import { UiContext, type ConfirmRequest, type Ui } from './ui-context';
 
 type View = 'dashboard' | 'library' | 'data';
@@ -25,14 +25,13 @@ export function App() {
   const { courses, notices } = useSync();
   const [view, setView] = useState<View>(viewFromHash);
   const [filter, setFilter] = useState<LibraryFilter>(DEFAULT_FILTER);
-  const [theme, setTheme] = useState<Theme>(loadTheme);
+  const [theme, chooseTheme] = useTheme();
   const [editing, setEditing] = useState<{ open: boolean; course: Course | null }>({ open: false, course: null });
   const [confirmReq, setConfirmReq] = useState<(ConfirmRequest & { resolve: (ok: boolean) => void }) | null>(null);
   const [toasts, setToasts] = useState<{ id: number; message: string }[]>([]);
   const toastSeq = useRef(0);
   const main = useRef<HTMLElement>(null);
 
-  useEffect(() => applyTheme(theme), [theme]);
   useEffect(() => {
     const onHash = () => setView(viewFromHash());
     window.addEventListener('hashchange', onHash);
@@ -124,11 +123,11 @@ export function App() {
               <span className="logo" aria-hidden="true">
                 <Icon name="check" />
               </span>
-              SkillTrack
+              <span className="brand-name">SkillTrack</span>
             </div>
             <span className="spacer" />
             <SyncIndicator />
-            <button type="button" className="icon-btn" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Toggle theme">
+            <button type="button" className="icon-btn" onClick={() => chooseTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Toggle theme">
               <Icon name={theme === 'dark' ? 'sun' : 'moon'} />
             </button>
             <button type="button" className="btn primary add-top" onClick={() => ui.edit(null)}>

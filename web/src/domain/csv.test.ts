@@ -13,7 +13,7 @@ describe('CSV', () => {
   });
 
   it('previews the real 272-course export without errors', () => {
-    const text = readFileSync(new URL('../../e2e/fixtures/udemy_course_list.csv', import.meta.url), 'utf8');
+    const text = readFileSync(new URL('../../../tests/fixtures/udemy_course_list.csv', import.meta.url), 'utf8');
     const { rows, headerError } = previewCsv(text);
     expect(headerError).toBeNull();
     expect(rows.length).toBe(272);

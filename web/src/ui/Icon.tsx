@@ -20,6 +20,7 @@ const PATHS: Record<string, string> = {
   cloud: 'M7 18h10a4 4 0 000-8 6 6 0 00-11.5 1.5A3.5 3.5 0 007 18z',
   x: 'M6 6l12 12M18 6L6 18',
   more: 'M5 12h.01M12 12h.01M19 12h.01',
+  retry: 'M20 12a8 8 0 11-2.34-5.66M20 4v4h-4',
 };
 
 export function Icon({ name, filled = false, size = 18 }: { name: keyof typeof PATHS | string; filled?: boolean; size?: number }) {
