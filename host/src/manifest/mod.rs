@@ -3,11 +3,21 @@
 //! Anything the host cannot honour is refused with the dotted path of the field,
 //! so a manifest never runs with a setting silently dropped. Fields that only
 //! matter to other tools (`build`, descriptions, authors) are accepted and ignored.
+//!
+//! Every value that has a syntax of its own (routes, templates, allowed hosts) is
+//! parsed here, once, and kept parsed: the rest of the host never sees the strings.
+
+pub mod allowed_hosts;
+pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
+
+use crate::router::RoutePattern;
+use allowed_hosts::{AllowList, AllowedHost};
+use template::{Template, is_valid_variable_name};
 
 /// A manifest problem, always tied to the field that caused it.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +62,15 @@ pub struct VariableDecl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTrigger {
     /// `None` for a private endpoint (`route = { private = true }`): never routed.
-    pub route: Option<String>,
+    pub route: Option<TriggerRoute>,
     pub component: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerRoute {
+    /// As written in the manifest (`spin-matched-route`).
+    pub raw: String,
+    pub pattern: RoutePattern,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,9 +80,9 @@ pub struct ComponentDecl {
     pub source: PathBuf,
     pub key_value_stores: Vec<String>,
     pub sqlite_databases: Vec<String>,
-    pub allowed_outbound_hosts: Vec<String>,
+    pub allowed_outbound_hosts: AllowList,
     /// Component configuration: name -> template such as `"{{ api_token }}"`.
-    pub variables: BTreeMap<String, String>,
+    pub variables: BTreeMap<String, Template>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -239,21 +256,26 @@ fn parse_components(value: Option<&Value>, base: &Path) -> Result<BTreeMap<Strin
 
         let key_value_stores = label_list(table, &field, "key_value_stores")?;
         let sqlite_databases = label_list(table, &field, "sqlite_databases")?;
-        let allowed_outbound_hosts =
-            string_list(table, &field, "allowed_outbound_hosts")?.unwrap_or_default();
-        for (i, host) in allowed_outbound_hosts.iter().enumerate() {
-            crate::caps::outbound_http::AllowedHost::parse(host).map_err(|e| {
-                ManifestError::new(format!("{field}.allowed_outbound_hosts[{i}]"), e)
-            })?;
-        }
+        let allowed_outbound_hosts = string_list(table, &field, "allowed_outbound_hosts")?
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                AllowedHost::parse(host).map_err(|e| {
+                    ManifestError::new(format!("{field}.allowed_outbound_hosts[{i}]"), e)
+                })
+            })
+            .collect::<Result<AllowList>>()?;
 
-        let variables = string_table(table, &field, "variables")?;
-        for (name, template) in &variables {
-            let vfield = format!("{field}.variables.{name}");
-            check_variable_name(name, &vfield)?;
-            crate::caps::variables::Template::parse(template)
-                .map_err(|e| ManifestError::new(vfield, e))?;
-        }
+        let variables = string_table(table, &field, "variables")?
+            .into_iter()
+            .map(|(name, text)| {
+                let vfield = format!("{field}.variables.{name}");
+                check_variable_name(&name, &vfield)?;
+                let template = Template::parse(&text).map_err(|e| ManifestError::new(vfield, e))?;
+                Ok((name, template))
+            })
+            .collect::<Result<_>>()?;
         let environment = string_table(table, &field, "environment")?;
 
         out.insert(
@@ -345,16 +367,18 @@ fn parse_triggers(
         let route = match t.get("route") {
             Some(Value::String(route)) => {
                 let route_field = format!("{field}.route");
-                let pattern = crate::router::RoutePattern::parse(route)
-                    .map_err(|e| ManifestError::new(&route_field, e))?;
-                let key = pattern.to_string();
-                if let Some(first) = seen_routes.insert(key, i) {
+                let pattern =
+                    RoutePattern::parse(route).map_err(|e| ManifestError::new(&route_field, e))?;
+                if let Some(first) = seen_routes.insert(pattern.to_string(), i) {
                     return Err(ManifestError::new(
                         route_field,
                         format!("route `{route}` duplicates trigger.http[{first}].route"),
                     ));
                 }
-                Some(route.clone())
+                Some(TriggerRoute {
+                    raw: route.clone(),
+                    pattern,
+                })
             }
             Some(Value::Table(r)) => {
                 if r.get("private").and_then(Value::as_bool) == Some(true) && r.len() == 1 {
@@ -488,14 +512,6 @@ fn string_table(table: &Table, field: &str, key: &str) -> Result<BTreeMap<String
         .collect()
 }
 
-/// Spin's rule for variable names: lowercase ASCII letters, digits and underscores,
-/// starting with a letter.
-pub fn is_valid_variable_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
 fn check_variable_name(name: &str, field: &str) -> Result<()> {
     if is_valid_variable_name(name) {
         Ok(())
@@ -591,7 +607,7 @@ source = "web.wasm"
 
     #[test]
     fn the_repository_manifest_is_accepted() {
-        let text = include_str!("../../spin.toml");
+        let text = include_str!("../../../spin.toml");
         let m = parse(text, Path::new("/repo")).expect("spin.toml must be servable");
         assert!(m.components.contains_key("api"));
         assert!(m.components.contains_key("web"));
