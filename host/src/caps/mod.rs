@@ -12,7 +12,9 @@ pub mod outbound_http;
 pub mod sqlite;
 pub mod variables;
 
+use std::collections::BTreeSet;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
@@ -78,6 +80,54 @@ pub trait Capability: Sized + Send + Sync + 'static {
 
     /// After the last request of a clean shutdown (checkpoint hook).
     fn shutdown(&self) {}
+}
+
+/// The labelled resources (databases, stores) one component may open. Spin tells
+/// a label the component was not granted (access denied) from one no component
+/// declares (no such database or store).
+#[derive(Clone)]
+pub struct Labels {
+    declared: Arc<BTreeSet<String>>,
+    granted: Arc<BTreeSet<String>>,
+}
+
+pub enum Access {
+    Granted,
+    Denied,
+    Unknown,
+}
+
+impl Labels {
+    /// Every label the manifest's components declare in the list `field` picks.
+    pub fn declared(
+        manifest: &Manifest,
+        field: fn(&ComponentDecl) -> &[String],
+    ) -> Arc<BTreeSet<String>> {
+        Arc::new(
+            manifest
+                .components
+                .values()
+                .flat_map(|c| field(c).iter().cloned())
+                .collect(),
+        )
+    }
+
+    pub fn new(declared: &Arc<BTreeSet<String>>, granted: &[String]) -> Self {
+        Self {
+            declared: declared.clone(),
+            granted: Arc::new(granted.iter().cloned().collect()),
+        }
+    }
+
+    pub fn access(&self, label: &str) -> Access {
+        if self.granted.contains(label) {
+            Access::Granted
+        } else if self.declared.contains(label) {
+            Access::Denied
+        } else {
+            Access::Unknown
+        }
+    }
 }
 
 /// What a binding works on during one host call: its instance state and the

@@ -237,22 +237,13 @@ fn parse_components(value: Option<&Value>, base: &Path) -> Result<BTreeMap<Strin
             &["build", "description", "tool"],
         )?;
 
-        let source = match table.get("source") {
-            Some(Value::String(s)) => base.join(s),
-            Some(Value::Table(_)) => {
-                return Err(ManifestError::new(
-                    format!("{field}.source"),
-                    "remote (url/digest) sources are not supported; give a local file path",
-                ));
-            }
-            Some(_) => {
-                return Err(ManifestError::new(
-                    format!("{field}.source"),
-                    "must be a file path string",
-                ));
-            }
-            None => return Err(ManifestError::new(format!("{field}.source"), "missing")),
-        };
+        let source = base.join(string_not_table(
+            table,
+            &field,
+            "source",
+            "a file path string",
+            "remote (url/digest) sources are not supported; give a local file path",
+        )?);
 
         let key_value_stores = label_list(table, &field, "key_value_stores")?;
         let sqlite_databases = label_list(table, &field, "sqlite_databases")?;
@@ -341,22 +332,14 @@ fn parse_triggers(
             }
         }
 
-        let component = match t.get("component") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Table(_)) => {
-                return Err(ManifestError::new(
-                    format!("{field}.component"),
-                    "inline components are not supported; define it under [component.<id>]",
-                ));
-            }
-            Some(_) => {
-                return Err(ManifestError::new(
-                    format!("{field}.component"),
-                    "must be a component id string",
-                ));
-            }
-            None => return Err(ManifestError::new(format!("{field}.component"), "missing")),
-        };
+        let component = string_not_table(
+            t,
+            &field,
+            "component",
+            "a component id string",
+            "inline components are not supported; define it under [component.<id>]",
+        )?
+        .to_owned();
         if !components.contains_key(&component) {
             return Err(ManifestError::new(
                 format!("{field}.component"),
@@ -424,6 +407,24 @@ fn as_table<'a>(value: &'a Value, field: &str) -> Result<&'a Table> {
     value
         .as_table()
         .ok_or_else(|| ManifestError::new(field, "must be a table"))
+}
+
+/// A required string field whose table form (which Spin also reads) tracker-host
+/// refuses with `table_refusal`.
+fn string_not_table<'a>(
+    table: &'a Table,
+    field: &str,
+    key: &str,
+    what: &str,
+    table_refusal: &str,
+) -> Result<&'a str> {
+    let path = format!("{field}.{key}");
+    match table.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Table(_)) => Err(ManifestError::new(path, table_refusal)),
+        Some(_) => Err(ManifestError::new(path, format!("must be {what}"))),
+        None => Err(ManifestError::new(path, "missing")),
+    }
 }
 
 fn opt_string(table: &Table, field: &str, key: &str) -> Result<Option<String>> {

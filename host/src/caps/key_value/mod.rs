@@ -12,7 +12,7 @@ use std::sync::Arc;
 use wasmtime::component::{Linker, Resource};
 
 use super::bindings::fermyon::spin::key_value::{self, Error};
-use super::{Capability, Setup, Stored, View, ViewOf};
+use super::{Access, Capability, Labels, Setup, Stored, View, ViewOf};
 use crate::host_state::HostState;
 use crate::manifest::ComponentDecl;
 
@@ -29,14 +29,14 @@ pub trait KeyValueBackend: Send + Sync {
     fn shutdown(&self) {}
 }
 
-/// The capability: the backend and the labels any component declares.
+/// The capability: the backend and the stores any component declares.
 pub struct KeyValue {
     backend: Arc<dyn KeyValueBackend>,
-    known: Arc<BTreeSet<String>>,
+    declared: Arc<BTreeSet<String>>,
 }
 
 impl Capability for KeyValue {
-    type Grant = Arc<BTreeSet<String>>;
+    type Grant = Labels;
     type Instance = KeyValueCtx;
 
     const STORED: &'static [Stored] = &[sqlite::STORED];
@@ -45,28 +45,18 @@ impl Capability for KeyValue {
         let path = setup.data.root().join(sqlite::FILE);
         Ok(Self {
             backend: Arc::new(sqlite::SqliteStores::open(&path)?),
-            known: Arc::new(
-                setup
-                    .manifest
-                    .components
-                    .values()
-                    .flat_map(|c| c.key_value_stores.iter().cloned())
-                    .collect(),
-            ),
+            declared: Labels::declared(setup.manifest, |c| &c.key_value_stores),
         })
     }
 
-    fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
-        Ok(Arc::new(
-            component.key_value_stores.iter().cloned().collect(),
-        ))
+    fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Labels> {
+        Ok(Labels::new(&self.declared, &component.key_value_stores))
     }
 
-    fn instance(&self, grant: &Self::Grant) -> KeyValueCtx {
+    fn instance(&self, grant: &Labels) -> KeyValueCtx {
         KeyValueCtx {
             backend: self.backend.clone(),
-            known: self.known.clone(),
-            granted: grant.clone(),
+            stores: grant.clone(),
         }
     }
 
@@ -87,8 +77,7 @@ impl Capability for KeyValue {
 /// One instance's key-value access.
 pub struct KeyValueCtx {
     backend: Arc<dyn KeyValueBackend>,
-    known: Arc<BTreeSet<String>>,
-    granted: Arc<BTreeSet<String>>,
+    stores: Labels,
 }
 
 /// The host side of a guest `store`.
@@ -110,14 +99,11 @@ impl key_value::Host for View<'_, KeyValueCtx> {}
 
 impl key_value::HostStore for View<'_, KeyValueCtx> {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<Store>, Error>> {
-        if !self.state.granted.contains(&label) {
-            return Ok(Err(if self.state.known.contains(&label) {
-                Error::AccessDenied
-            } else {
-                Error::NoSuchStore
-            }));
+        match self.state.stores.access(&label) {
+            Access::Granted => Ok(Ok(self.table.push(Store { label })?)),
+            Access::Denied => Ok(Err(Error::AccessDenied)),
+            Access::Unknown => Ok(Err(Error::NoSuchStore)),
         }
-        Ok(Ok(self.table.push(Store { label })?))
     }
 
     async fn get(

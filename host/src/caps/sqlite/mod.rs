@@ -14,7 +14,7 @@ use std::sync::Arc;
 use wasmtime::component::{Linker, Resource};
 
 use super::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, Value};
-use super::{Capability, Setup, Stored, View, ViewOf};
+use super::{Access, Capability, Labels, Setup, Stored, View, ViewOf};
 use crate::host_state::HostState;
 use crate::manifest::ComponentDecl;
 
@@ -39,42 +39,34 @@ pub trait SqliteConnection: Send {
     fn changes(&self) -> u64;
 }
 
-/// The capability: the backend and the labels any component declares.
+/// The capability: the backend and the databases any component declares.
 pub struct Sqlite {
     backend: Arc<dyn SqliteBackend>,
-    known: Arc<BTreeSet<String>>,
+    declared: Arc<BTreeSet<String>>,
 }
 
 impl Capability for Sqlite {
-    type Grant = Arc<BTreeSet<String>>;
+    type Grant = Labels;
     type Instance = SqliteCtx;
 
     const STORED: &'static [Stored] = &[files::STORED];
 
     fn open(setup: &Setup<'_>) -> anyhow::Result<Self> {
-        let known: BTreeSet<String> = setup
-            .manifest
-            .components
-            .values()
-            .flat_map(|c| c.sqlite_databases.iter().cloned())
-            .collect();
+        let declared = Labels::declared(setup.manifest, |c| &c.sqlite_databases);
         Ok(Self {
-            backend: Arc::new(files::SqliteFiles::open(setup.data, &known)?),
-            known: Arc::new(known),
+            backend: Arc::new(files::SqliteFiles::open(setup.data, &declared)?),
+            declared,
         })
     }
 
-    fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
-        Ok(Arc::new(
-            component.sqlite_databases.iter().cloned().collect(),
-        ))
+    fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Labels> {
+        Ok(Labels::new(&self.declared, &component.sqlite_databases))
     }
 
-    fn instance(&self, grant: &Self::Grant) -> SqliteCtx {
+    fn instance(&self, grant: &Labels) -> SqliteCtx {
         SqliteCtx {
             backend: self.backend.clone(),
-            known: self.known.clone(),
-            granted: grant.clone(),
+            databases: grant.clone(),
         }
     }
 
@@ -93,8 +85,7 @@ impl Capability for Sqlite {
 /// One instance's SQLite access.
 pub struct SqliteCtx {
     backend: Arc<dyn SqliteBackend>,
-    known: Arc<BTreeSet<String>>,
-    granted: Arc<BTreeSet<String>>,
+    databases: Labels,
 }
 
 /// The host side of a guest `connection`.
@@ -107,14 +98,10 @@ impl sqlite::HostConnection for View<'_, SqliteCtx> {
         &mut self,
         database: String,
     ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        if !self.state.granted.contains(&database) {
-            // Spin answers AccessDenied for a label the component was not granted;
-            // a label no component declares at all is reported as unknown.
-            return Ok(Err(if self.state.known.contains(&database) {
-                Error::AccessDenied
-            } else {
-                Error::NoSuchDatabase
-            }));
+        match self.state.databases.access(&database) {
+            Access::Granted => {}
+            Access::Denied => return Ok(Err(Error::AccessDenied)),
+            Access::Unknown => return Ok(Err(Error::NoSuchDatabase)),
         }
         match self.state.backend.connect(&database).await {
             Ok(conn) => Ok(Ok(self.table.push(Connection(conn))?)),
