@@ -18,16 +18,22 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::app::App;
 use crate::listener::accept_until;
-use crate::metrics::Registry;
+use crate::metrics::{Registry, short};
+use crate::respond::{error, json};
+use crate::slot::Version;
+use crate::stamps::rfc3339;
 use crate::swap::{Origin, SwapError, Swapper};
 
 /// Largest accepted upload: far above any component this app builds.
 const MAX_UPLOAD: usize = 256 << 20;
 
 pub struct Admin {
+    pub app: Arc<App>,
     pub swapper: Arc<Swapper>,
     pub metrics: Arc<Registry>,
     /// Expected `Authorization` header value, if a token is required.
@@ -74,13 +80,13 @@ impl Admin {
         let path = req.uri().path().to_owned();
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let response = match (&method, segments.as_slice()) {
-            (&Method::GET, ["-", "components"]) => json(StatusCode::OK, &self.swapper.list()),
+            (&Method::GET, ["-", "components"]) => json(StatusCode::OK, &self.list()),
             (&Method::GET, ["-", "metrics"]) => {
-                let text = self.metrics.render(&self.swapper.active_versions());
+                let text = self.metrics.render(&self.active_versions());
                 let mut response = Response::new(Full::new(Bytes::from(text)));
                 response.headers_mut().insert(
                     http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                    HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
                 );
                 response
             }
@@ -117,6 +123,32 @@ impl Admin {
         response
     }
 
+    /// `GET /-/components`.
+    fn list(&self) -> serde_json::Value {
+        let components: Vec<_> = self
+            .app
+            .slots
+            .values()
+            .map(|slot| {
+                json!({
+                    "name": slot.id,
+                    "active": describe(&slot.active()),
+                    "previous": slot.previous().as_deref().map(describe),
+                })
+            })
+            .collect();
+        json!({ "components": components })
+    }
+
+    /// Each component's active sha256, for the metrics' info series.
+    fn active_versions(&self) -> Vec<(String, String)> {
+        self.app
+            .slots
+            .values()
+            .map(|s| (s.id.clone(), s.active().sha256.clone()))
+            .collect()
+    }
+
     fn authorised(&self, req: &Request<Incoming>) -> bool {
         let Some(expected) = &self.bearer else {
             return true;
@@ -128,6 +160,17 @@ impl Admin {
             .unwrap_or_default();
         constant_time_eq(given, expected.as_bytes())
     }
+}
+
+fn describe(version: &Version) -> serde_json::Value {
+    json!({
+        "sha256": version.sha256,
+        "short": short(&version.sha256),
+        "size": version.size,
+        "source": version.source.display().to_string(),
+        "loadedAt": rfc3339(version.loaded_at),
+        "requests": version.stats.requests(),
+    })
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -150,7 +193,7 @@ fn outcome(result: Result<crate::swap::Outcome, SwapError>) -> AdminResponse {
         ),
         Err(SwapError::Rejected { reason, message }) => json(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &serde_json::json!({
+            &json!({
                 "error": {
                     "code": "version_rejected",
                     "reason": reason.label(),
@@ -169,29 +212,13 @@ fn outcome(result: Result<crate::swap::Outcome, SwapError>) -> AdminResponse {
     }
 }
 
-fn json(status: StatusCode, value: &serde_json::Value) -> AdminResponse {
-    let mut response = Response::new(Full::new(Bytes::from(value.to_string())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-fn error(status: StatusCode, code: &str, message: &str) -> AdminResponse {
-    json(
-        status,
-        &serde_json::json!({ "error": { "code": code, "message": message } }),
-    )
-}
-
 /// The `swap`, `rollback` and `versions` subcommands: a small client of the admin API.
 pub mod client {
     use anyhow::{Context as _, anyhow, bail};
     use bytes::Bytes;
-    use http_body_util::{BodyExt as _, Full};
-    use hyper_util::rt::TokioIo;
+    use http_body_util::Full;
+
+    use crate::metrics::short;
 
     pub struct Target {
         pub url: String,
@@ -220,30 +247,21 @@ pub mod client {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        rt.block_on(async {
-            let stream = tokio::net::TcpStream::connect((host.as_str(), port))
-                .await
-                .with_context(|| format!("cannot reach the admin API at {}", target.url))?;
-            let (mut sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
-            let mut request = http::Request::builder()
-                .method(method)
-                .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-                .header(http::header::HOST, format!("{host}:{port}"));
-            if let Some(token) = &target.token {
-                request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-            }
-            let response = sender
-                .send_request(request.body(Full::new(Bytes::from(body)))?)
-                .await?;
-            let status = response.status().as_u16();
-            let bytes = response.into_body().collect().await?.to_bytes();
-            let value = serde_json::from_slice(&bytes).unwrap_or_else(
-                |_| serde_json::json!({ "error": { "message": String::from_utf8_lossy(&bytes) } }),
-            );
-            Ok((status, value))
-        })
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .header(http::header::HOST, format!("{host}:{port}"));
+        if let Some(token) = &target.token {
+            request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = request.body(Full::new(Bytes::from(body)))?;
+        let (status, bytes) = rt
+            .block_on(crate::client::send((host.as_str(), port), request))
+            .with_context(|| format!("cannot reach the admin API at {}", target.url))?;
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(
+            |_| serde_json::json!({ "error": { "message": String::from_utf8_lossy(&bytes) } }),
+        );
+        Ok((status.as_u16(), value))
     }
 
     fn failure(status: u16, answer: &serde_json::Value) -> anyhow::Error {
@@ -253,10 +271,6 @@ pub mod client {
             Some(reason) => anyhow!("rejected ({reason}): {message}"),
             None => anyhow!("admin API answered {status}: {message}"),
         }
-    }
-
-    fn short(sha: &str) -> &str {
-        sha.get(..12).unwrap_or(sha)
     }
 
     pub fn swap(target: &Target, name: &str, file: &std::path::Path) -> anyhow::Result<()> {

@@ -9,12 +9,10 @@
 //!              size INTEGER, sha256 TEXT, content BLOB)
 //! ```
 //!
-//! Every `sqlite/<label>.db` and `key-value.db` is copied with SQLite's online backup
-//! API in a single step: that holds one read transaction on the source for the whole
-//! copy, which in WAL mode never blocks the server's writer and never restarts, so each
-//! copy is a consistent snapshot containing every commit made before it began. (Copying
-//! a WAL database file with `cp` is not safe: the newest commits live in the `-wal`.)
-//! Hot-swapped component versions under `components/` are stored as plain files; the
+//! Every database a capability keeps in the data dir (`caps::stored()`: today
+//! `sqlite/<label>.db` and `key-value.db`) is copied with `database::snapshot`, a
+//! consistent online copy that is safe while the server writes. Hot-swapped
+//! component versions under `components/` are stored as plain files; the
 //! compiled-code cache is derived data and is left out.
 //!
 //! Restore verifies everything (checksums, `PRAGMA integrity_check` of each database)
@@ -25,27 +23,21 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail, ensure};
-use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags, params};
-use sha2::{Digest, Sha256};
+
+use crate::caps;
+use crate::data_dir::{COMPONENTS_DIR, DataDir, LockError};
+use crate::database::snapshot;
+use crate::files::{sha256_hex, sync_parent, write_atomically};
+use crate::stamps::unix_seconds;
 
 /// Marks a SQLite file as a tracker-host backup ("SkTr").
 const APPLICATION_ID: i32 = 0x536B_5472;
 /// The version of the backup file layout described in the module docs.
 const FORMAT_VERSION: &str = "1";
-const SQLITE_DIR: &str = "sqlite";
-const KEY_VALUE_FILE: &str = "key-value.db";
-const COMPONENTS_DIR: &str = "components";
-const LOCK_FILE: &str = ".lock";
-/// How long to wait for the server's writer when opening a database to copy it.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often a busy backup step is retried before giving up.
-const BUSY_RETRIES: u32 = 100;
-/// Backup API `step` argument meaning "all remaining pages at once".
-const ALL_PAGES: i32 = -1;
 /// What `--out` / `--from` take to mean standard output / input.
 const STDIO: &str = "-";
 
@@ -183,9 +175,9 @@ pub fn backup(data_dir: &Path, out: &Path) -> Result<BackupReport> {
     let mut archive = create_archive(&archive_path)?;
     let mut files = Vec::new();
 
-    for rel in sqlite_files(data_dir)? {
+    for rel in DataDir::new(data_dir).databases(&caps::stored())? {
         let copy = work.path().join("copy.db");
-        snapshot_database(&data_dir.join(&rel), &copy)
+        snapshot(&data_dir.join(&rel), &copy)
             .with_context(|| format!("back up {}", data_dir.join(&rel).display()))?;
         let content = fs::read(&copy).with_context(|| format!("read {}", copy.display()))?;
         fs::remove_file(&copy).with_context(|| format!("remove {}", copy.display()))?;
@@ -250,10 +242,15 @@ pub fn verify(backup_file: &Path) -> Result<VerifyReport> {
 /// input). Refuses while a server runs on `data_dir`, and when `data_dir` already holds
 /// data unless `force` (the replaced data is then moved aside, not deleted).
 pub fn restore(backup_file: &Path, data_dir: &Path, force: bool) -> Result<RestoreReport> {
-    fs::create_dir_all(data_dir)
-        .with_context(|| format!("create data dir {}", data_dir.display()))?;
     // Held until this function returns: a server started meanwhile finds it taken.
-    let _lock = lock_data_dir(data_dir)?;
+    let _lock = DataDir::new(data_dir).lock().map_err(|e| match e {
+        LockError::Held(path) => anyhow::anyhow!(
+            "a tracker-host is running on {} (it holds {}); stop it before restoring",
+            data_dir.display(),
+            path.display()
+        ),
+        LockError::Io(e) => e,
+    })?;
 
     let existing = existing_data(data_dir)?;
     if !existing.is_empty() && !force {
@@ -335,7 +332,7 @@ fn stage(backup_file: &Path, staging: &Path) -> Result<Vec<FileEntry>> {
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)?;
         }
-        write_synced(&dest, &content)?;
+        write_atomically(&dest, &content)?;
         if kind == Kind::Sqlite {
             check_database(&dest).with_context(|| format!("{rel} in the backup"))?;
         }
@@ -394,13 +391,9 @@ fn create_archive(path: &Path) -> Result<Connection> {
              content BLOB NOT NULL
          );",
     )?;
-    let created = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let info = [
         ("format", FORMAT_VERSION.to_string()),
-        ("created_unix", created.to_string()),
+        ("created_unix", unix_seconds().to_string()),
         ("host_version", env!("CARGO_PKG_VERSION").to_string()),
     ];
     for (k, v) in info {
@@ -430,66 +423,6 @@ fn store(archive: &mut Connection, rel: &str, kind: Kind, content: &[u8]) -> Res
         kind,
         size: content.len() as u64,
     })
-}
-
-/// Copies a live database to `dest` as one consistent snapshot, then makes the copy a
-/// self-contained rollback-journal database and checks it.
-fn snapshot_database(src_path: &Path, dest: &Path) -> Result<()> {
-    // Read-write without create: a WAL reader needs the -shm, and a missing file is an
-    // error, not a new empty database.
-    let src = Connection::open_with_flags(
-        src_path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    src.busy_timeout(BUSY_TIMEOUT)?;
-    let mut dst = Connection::open(dest)?;
-    {
-        let backup = Backup::new(&src, &mut dst)?;
-        let mut retries = 0;
-        loop {
-            match backup.step(ALL_PAGES)? {
-                StepResult::Done => break,
-                StepResult::More => continue,
-                StepResult::Busy | StepResult::Locked => {
-                    retries += 1;
-                    ensure!(
-                        retries <= BUSY_RETRIES,
-                        "the database stayed busy; is something holding a write lock?"
-                    );
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                // StepResult is non-exhaustive.
-                _ => bail!("unexpected backup step result"),
-            }
-        }
-    }
-    drop(src);
-    dst.pragma_update(None, "journal_mode", "DELETE")?;
-    let check: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
-    ensure!(check == "ok", "the copy failed integrity_check: {check}");
-    dst.close().map_err(|(_, e)| e)?;
-    Ok(())
-}
-
-/// The databases of a data dir, relative and '/'-separated.
-fn sqlite_files(data_dir: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let dir = data_dir.join(SQLITE_DIR);
-    if dir.is_dir() {
-        for entry in fs::read_dir(&dir).with_context(|| format!("list {}", dir.display()))? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name.ends_with(".db") && entry.file_type()?.is_file() {
-                out.push(format!("{SQLITE_DIR}/{name}"));
-            }
-        }
-    }
-    if data_dir.join(KEY_VALUE_FILE).is_file() {
-        out.push(KEY_VALUE_FILE.to_string());
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// The files under `components/` whose name `keep` accepts, relative and
@@ -531,7 +464,7 @@ fn plain_files(data_dir: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<Strin
 
 /// What a restore would replace in `data_dir`.
 fn existing_data(data_dir: &Path) -> Result<Vec<String>> {
-    let mut out = sqlite_files(data_dir)?;
+    let mut out = DataDir::new(data_dir).databases(&caps::stored())?;
     if data_dir.join(COMPONENTS_DIR).exists() {
         out.push(format!("{COMPONENTS_DIR}/"));
     }
@@ -541,10 +474,7 @@ fn existing_data(data_dir: &Path) -> Result<Vec<String>> {
 /// Moves the databases (with their -wal/-shm) and components/ into
 /// `<data>/pre-restore-<unix time>/` and returns that dir.
 fn move_aside(data_dir: &Path, existing: &[String]) -> Result<PathBuf> {
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let stamp = unix_seconds();
     let mut aside = data_dir.join(format!("pre-restore-{stamp}"));
     let mut n = 1;
     while aside.exists() {
@@ -579,28 +509,6 @@ fn move_aside(data_dir: &Path, existing: &[String]) -> Result<PathBuf> {
     Ok(aside)
 }
 
-/// Takes the data dir's advisory lock, the one `tracker-host up` holds while it runs.
-fn lock_data_dir(data_dir: &Path) -> Result<File> {
-    let path = data_dir.join(LOCK_FILE);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => bail!(
-            "a tracker-host is running on {} (it holds {}); stop it before restoring",
-            data_dir.display(),
-            path.display()
-        ),
-        Err(fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("lock {}", path.display()))
-        }
-    }
-}
-
 /// A backup's stored path as a relative path that stays inside the data dir.
 fn safe_relative(rel: &str) -> Result<PathBuf> {
     let path = Path::new(rel);
@@ -609,35 +517,10 @@ fn safe_relative(rel: &str) -> Result<PathBuf> {
         path.components().all(|c| matches!(c, Component::Normal(_))),
         "path leaves the data dir"
     );
-    let allowed = rel == KEY_VALUE_FILE
-        || (rel.starts_with(&format!("{SQLITE_DIR}/"))
-            && rel.ends_with(".db")
-            && path.components().count() == 2)
+    let allowed = caps::stored().iter().any(|s| s.holds(rel))
         || rel.starts_with(&format!("{COMPONENTS_DIR}/"));
     ensure!(allowed, "not a data dir file");
     Ok(path.to_path_buf())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
-fn write_synced(path: &Path, content: &[u8]) -> Result<()> {
-    let mut f = File::create(path).with_context(|| format!("create {}", path.display()))?;
-    f.write_all(content)?;
-    f.sync_all()?;
-    Ok(())
-}
-
-/// fsync the directory holding `path`, so a rename survives a crash.
-fn sync_parent(path: &Path) -> Result<()> {
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(parent)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("sync directory {}", parent.display()))
 }
 
 /// A directory removed (with its content) when dropped, so a failed backup or restore
@@ -669,6 +552,9 @@ impl Drop for ScratchDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SQLITE_DIR: &str = "sqlite";
+    const KEY_VALUE_FILE: &str = "key-value.db";
 
     fn scratch() -> ScratchDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -761,7 +647,7 @@ mod tests {
         let out = out_dir.path().join("b");
         backup(src.path(), &out).expect("backup");
         let dest = scratch();
-        let held = lock_data_dir(dest.path()).expect("first lock");
+        let held = DataDir::new(dest.path()).lock().expect("first lock");
         let err = restore(&out, dest.path(), true).expect_err("must refuse");
         assert!(err.to_string().contains("running"), "{err:#}");
         assert!(!dest.path().join("sqlite").exists());

@@ -9,13 +9,15 @@
 //! autocommit makes writers queue instead. Reads in autocommit mode never take it,
 //! so they run concurrently with each other and with the writer (WAL).
 //!
-//! All SQLite calls run on tokio's blocking pool.
+//! All SQLite calls run on tokio's blocking pool. The two hooks the SQLite backends
+//! offer the host live here too: the shutdown checkpoint and the backup snapshot.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::OwnedMutexGuard;
 
@@ -24,6 +26,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Idle connections kept per database; more may be open while busy.
 const MAX_IDLE_CONNECTIONS: usize = 16;
 const STATEMENT_CACHE_CAPACITY: usize = 64;
+/// How long a snapshot waits for the server's writer when it opens a database.
+const SNAPSHOT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a busy snapshot step is retried before giving up.
+const SNAPSHOT_BUSY_RETRIES: u32 = 100;
+/// Backup API `step` argument meaning "all remaining pages at once".
+const ALL_PAGES: i32 = -1;
 
 pub struct Database {
     path: PathBuf,
@@ -60,10 +68,6 @@ impl Database {
         }
         db.put_back(conn);
         Ok(db)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
@@ -156,12 +160,62 @@ impl Database {
         Ok(())
     }
 
-    /// Closes idle connections (after a checkpoint at shutdown).
-    pub fn close_idle(&self) {
+    /// Clean shutdown, after the last request: checkpoints (logging the outcome)
+    /// and closes the idle connections.
+    pub fn shutdown(&self) {
+        match self.checkpoint() {
+            Ok(()) => tracing::info!(db = %self.path.display(), "checkpointed"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "checkpoint failed"),
+        }
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }
     }
+}
+
+/// Copies a live database at `src` to `dest` as one consistent snapshot (the
+/// backup hook), then makes the copy a self-contained rollback-journal database
+/// and checks it.
+///
+/// SQLite's online backup API in a single step holds one read transaction on the
+/// source for the whole copy, which in WAL mode never blocks the writer and never
+/// restarts, so the copy holds every commit made before it began. (Copying a WAL
+/// database file with `cp` is not safe: the newest commits live in the `-wal`.)
+pub fn snapshot(src: &Path, dest: &Path) -> anyhow::Result<()> {
+    // Read-write without create: a WAL reader needs the -shm, and a missing file is an
+    // error, not a new empty database.
+    let src = Connection::open_with_flags(
+        src,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    src.busy_timeout(SNAPSHOT_BUSY_TIMEOUT)?;
+    let mut dst = Connection::open(dest)?;
+    {
+        let backup = Backup::new(&src, &mut dst)?;
+        let mut retries = 0;
+        loop {
+            match backup.step(ALL_PAGES)? {
+                StepResult::Done => break,
+                StepResult::More => continue,
+                StepResult::Busy | StepResult::Locked => {
+                    retries += 1;
+                    anyhow::ensure!(
+                        retries <= SNAPSHOT_BUSY_RETRIES,
+                        "the database stayed busy; is something holding a write lock?"
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                // StepResult is non-exhaustive.
+                _ => anyhow::bail!("unexpected backup step result"),
+            }
+        }
+    }
+    drop(src);
+    dst.pragma_update(None, "journal_mode", "DELETE")?;
+    let check: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    anyhow::ensure!(check == "ok", "the copy failed integrity_check: {check}");
+    dst.close().map_err(|(_, e)| e)?;
+    Ok(())
 }
 
 /// A checked-out connection plus, while it writes or holds a transaction open,

@@ -8,6 +8,8 @@ use std::time::SystemTime;
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
+
+use crate::files::{sha256_hex, write_atomically};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
@@ -96,6 +98,29 @@ fn build_linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
     Ok(linker)
 }
 
+/// Why a component cannot become a [`Version`].
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// Not a valid component, or wasmtime cannot compile it.
+    #[error("failed to compile component {}", path.display())]
+    Compile {
+        path: PathBuf,
+        #[source]
+        source: anyhow::Error,
+    },
+    /// Compiled, but its imports or exports do not fit this host.
+    #[error(
+        "component {} cannot run here: it must export wasi:http/incoming-handler \
+         and import only WASI and the Spin interfaces tracker-host provides",
+        path.display()
+    )]
+    Link {
+        path: PathBuf,
+        #[source]
+        source: anyhow::Error,
+    },
+}
+
 /// Feeds `Hash` output into sha256 so the engine part of the cache key is stable
 /// across runs of the same binary (std's hasher output is not a format).
 struct Sha256Hasher(Sha256);
@@ -140,7 +165,7 @@ impl Runtime {
     pub fn prepare_version(&self, source: &Path) -> anyhow::Result<Version> {
         let bytes = std::fs::read(source)
             .with_context(|| format!("cannot read component {}", source.display()))?;
-        self.prepare_version_from_bytes(&bytes, source)
+        Ok(self.prepare_version_from_bytes(&bytes, source)?)
     }
 
     /// As [`Runtime::prepare_version`], for bytes already in memory (an upload);
@@ -149,22 +174,21 @@ impl Runtime {
         &self,
         bytes: &[u8],
         source: &Path,
-    ) -> anyhow::Result<Version> {
-        let sha256 = hex::encode(Sha256::digest(bytes));
-        let (component, from_cache) = self
-            .compile_cached(bytes, &sha256)
-            .with_context(|| format!("failed to compile component {}", source.display()))?;
+    ) -> Result<Version, PrepareError> {
+        let sha256 = sha256_hex(bytes);
+        let (component, from_cache) =
+            self.compile_cached(bytes, &sha256)
+                .map_err(|e| PrepareError::Compile {
+                    path: source.to_path_buf(),
+                    source: e,
+                })?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .and_then(ProxyPre::new)
-            .map_err(anyhow::Error::from)
-            .with_context(|| {
-                format!(
-                    "component {} cannot run here: it must export wasi:http/incoming-handler \
-                     and import only WASI and the Spin interfaces tracker-host provides",
-                    source.display()
-                )
+            .map_err(|e| PrepareError::Link {
+                path: source.to_path_buf(),
+                source: e.into(),
             })?;
         Ok(Version {
             pre,
@@ -195,10 +219,7 @@ impl Runtime {
             }
         }
         let compiled = self.engine.precompile_component(bytes)?;
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &compiled)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_atomically(&path, &compiled)?;
         // SAFETY: as above; we have just written this file ourselves.
         let component = unsafe { Component::deserialize_file(&self.engine, &path) }?;
         Ok((component, false))

@@ -1,88 +1,64 @@
-//! What one request's `Store` holds: WASI, WASI HTTP, each capability's context
-//! and the resource limits. Built fresh per request from the component's grants.
-
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+//! What one request's `Store` holds: WASI, WASI HTTP, each capability's instance
+//! state and the resource limits; and the one place that builds such a store
+//! (for a request, and for hot swap's trial instantiation).
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::caps::key_value::{KeyValueCtx, KeyValueStores, KeyValueView};
-use crate::caps::outbound_http::{AllowList, OutboundHooks};
-use crate::caps::sqlite::{SqliteCtx, SqliteDatabases, SqliteView};
-use crate::caps::variables::VariablesCtx;
+use crate::caps::{self, Capabilities};
+use crate::limits::{Limits, arm_deadline};
 
-/// Capability backends shared by every component.
-pub struct Backends {
-    pub sqlite: Arc<SqliteDatabases>,
-    pub key_value: Arc<KeyValueStores>,
-}
-
-/// What the manifest grants one component, resolved once at start-up.
+/// What the manifest gives one component, resolved once at start-up.
 pub struct Grants {
-    pub sqlite_databases: Arc<BTreeSet<String>>,
-    pub key_value_stores: Arc<BTreeSet<String>>,
-    pub variables: Arc<BTreeMap<String, String>>,
-    pub outbound: Arc<AllowList>,
     pub environment: Vec<(String, String)>,
+    pub caps: caps::Grants,
 }
 
 pub struct HostState {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: OutboundHooks,
-    sqlite: SqliteCtx,
-    key_value: KeyValueCtx,
-    variables: VariablesCtx,
-    pub limits: StoreLimits,
+    caps: caps::Instances,
+    limits: StoreLimits,
+}
+
+/// A fresh store for one instance of a component with `grants`: memory capped,
+/// and interrupted once `limits.request_timeout` has passed.
+pub fn new_store(
+    engine: &Engine,
+    capabilities: &Capabilities,
+    grants: &Grants,
+    limits: &Limits,
+) -> Store<HostState> {
+    let wasi = WasiCtx::builder()
+        .inherit_stdout()
+        .inherit_stderr()
+        .envs(&grants.environment)
+        .build();
+    let state = HostState {
+        table: ResourceTable::new(),
+        wasi,
+        http: WasiHttpCtx::new(),
+        caps: capabilities.instances(&grants.caps),
+        limits: StoreLimitsBuilder::new()
+            .memory_size(limits.max_memory)
+            // A failed grow is reported to the guest (which usually aborts),
+            // never a host error.
+            .trap_on_grow_failure(false)
+            .build(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    arm_deadline(&mut store, limits.request_timeout);
+    store
 }
 
 impl HostState {
-    pub fn new(backends: &Backends, grants: &Grants, max_memory: usize) -> Self {
-        let wasi = WasiCtx::builder()
-            .inherit_stdout()
-            .inherit_stderr()
-            .envs(&grants.environment)
-            .build();
-        Self {
-            table: ResourceTable::new(),
-            wasi,
-            http: WasiHttpCtx::new(),
-            hooks: OutboundHooks::new(grants.outbound.clone()),
-            sqlite: SqliteCtx::new(backends.sqlite.clone(), grants.sqlite_databases.clone()),
-            key_value: KeyValueCtx::new(
-                backends.key_value.clone(),
-                grants.key_value_stores.clone(),
-            ),
-            variables: VariablesCtx::new(grants.variables.clone()),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(max_memory)
-                // A failed grow is reported to the guest (which usually aborts),
-                // never a host error.
-                .trap_on_grow_failure(false)
-                .build(),
-        }
-    }
-
-    pub fn sqlite(&mut self) -> SqliteView<'_> {
-        SqliteView {
-            ctx: &mut self.sqlite,
-            table: &mut self.table,
-        }
-    }
-
-    pub fn key_value(&mut self) -> KeyValueView<'_> {
-        KeyValueView {
-            ctx: &mut self.key_value,
-            table: &mut self.table,
-        }
-    }
-
-    pub fn variables(&mut self) -> &mut VariablesCtx {
-        &mut self.variables
+    /// The capabilities' instance states and the resource table, for their bindings.
+    pub fn capabilities(&mut self) -> (&mut caps::Instances, &mut ResourceTable) {
+        (&mut self.caps, &mut self.table)
     }
 }
 
@@ -100,7 +76,7 @@ impl WasiHttpView for HostState {
         WasiHttpCtxView {
             ctx: &mut self.http,
             table: &mut self.table,
-            hooks: &mut self.hooks,
+            hooks: &mut self.caps.outbound_http,
         }
     }
 }

@@ -5,16 +5,21 @@ mod admin;
 mod app;
 mod backup;
 mod caps;
+mod client;
+mod data_dir;
 mod database;
 mod engine;
+mod files;
 mod host_state;
 mod limits;
 mod listener;
 mod manifest;
 mod metrics;
+mod respond;
 mod router;
 mod server;
 mod slot;
+mod stamps;
 mod swap;
 mod versions;
 mod watch;
@@ -263,7 +268,15 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         max_body: args.max_body,
     };
 
-    let data = app::DataDir::lock(&args.data_dir)?;
+    let data = data_dir::DataDir::new(&args.data_dir);
+    let _lock = data.lock().map_err(|e| match e {
+        data_dir::LockError::Held(path) => anyhow::anyhow!(
+            "data directory {} is in use by another tracker-host (lock held on {})",
+            data.root().display(),
+            path.display()
+        ),
+        data_dir::LockError::Io(e) => e,
+    })?;
     let runtime = Arc::new(engine::Runtime::new(
         &engine::EngineOptions {
             max_instances: args.max_concurrent_requests,
@@ -272,9 +285,13 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         &data.cache_dir(),
     )?);
     tracing::info!(allocator = ?runtime.allocator, data_dir = %data.root().display(), "engine ready");
-    let app = Arc::new(app::App::load(&manifest, &runtime, &data, |name| {
-        std::env::var(name).ok()
-    })?);
+    let env = |name: &str| std::env::var(name).ok();
+    let setup = caps::Setup {
+        manifest: &manifest,
+        data: &data,
+        env: &env,
+    };
+    let app = Arc::new(app::App::load(&setup, &runtime)?);
 
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -301,6 +318,8 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         limits,
         args.max_concurrent_requests,
     ));
+    let versions = versions::VersionStore::open(&data.components_dir())?;
+    versions.restore(&app.slots, &runtime, server.metrics())?;
     let swapper = Arc::new(swap::Swapper::new(swap::SwapperParts {
         app: app.clone(),
         runtime: runtime.clone(),
@@ -308,11 +327,10 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         metrics: server.metrics().clone(),
         candidates: server.candidates().clone(),
         instances: server.instances().clone(),
-        store: versions::VersionStore::open(&data.root().join("components"))?,
-        smoke_paths: smoke_paths(&manifest),
+        store: versions,
+        triggers: manifest.http_triggers.clone(),
         listener: local,
     }));
-    swapper.restore()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let admin_task = match admin_listener {
@@ -324,6 +342,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
                     l.local_addr()?
                 );
                 let admin = Arc::new(admin::Admin {
+                    app: app.clone(),
                     swapper: swapper.clone(),
                     metrics: server.metrics().clone(),
                     bearer: admin_token.map(|t| format!("Bearer {t}")),
@@ -350,36 +369,9 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         served
     })?;
 
-    for db in app.databases() {
-        match db.checkpoint() {
-            Ok(()) => tracing::info!(db = %db.path().display(), "checkpointed"),
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "checkpoint failed"),
-        }
-        db.close_idle();
-    }
+    app.capabilities.shutdown();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Each component's smoke-test path: `/health` where it serves it, else its first
-/// route's base.
-fn smoke_paths(manifest: &manifest::Manifest) -> std::collections::BTreeMap<String, String> {
-    let mut paths = std::collections::BTreeMap::new();
-    for trigger in &manifest.http_triggers {
-        let Some(route) = &trigger.route else {
-            continue;
-        };
-        let base = route.strip_suffix("/...").unwrap_or(route);
-        let base = if base.is_empty() { "/" } else { base };
-        if base == "/health" {
-            paths.insert(trigger.component.clone(), base.to_owned());
-        } else {
-            paths
-                .entry(trigger.component.clone())
-                .or_insert_with(|| base.to_owned());
-        }
-    }
-    paths
 }
 
 async fn shutdown_signal() {

@@ -1,14 +1,27 @@
-//! The Prometheus registry: per-version request counters and latency histograms
-//! (atomics only on the request path), hot-swap outcomes, and the text exposition.
+//! The metrics `/-/metrics` reports, in the Prometheus text format written by
+//! `prometheus-client`.
+//!
+//! The request path only does atomic adds: each version holds its own counters
+//! and histograms ([`VersionStats`]), which a collector reads at scrape time.
+//! (prometheus-client's `Family` takes a lock for each lookup by label and its
+//! `Histogram` a mutex for each observation; neither belongs on that path.)
+//! Swap outcomes and unrouted requests are plain prometheus-client counters.
 //!
 //! Series are keyed by component and version (sha256): versions are few (each one
 //! someone deployed), so the cardinality stays small.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// Upper bounds (seconds) of the latency and instantiation histograms.
 const BUCKETS: [f64; 14] = [
@@ -17,6 +30,7 @@ const BUCKETS: [f64; 14] = [
 /// HTTP status codes are 100..=599; an index per code keeps counting to one atomic add.
 const STATUS_CODES: usize = 600;
 
+/// A histogram of durations that observes with atomic adds only.
 pub struct Histogram {
     /// Per bucket (not cumulative); the last slot is +Inf.
     counts: [AtomicU64; BUCKETS.len() + 1],
@@ -44,17 +58,21 @@ impl Histogram {
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
-        let mut cumulative = 0;
-        for (i, le) in BUCKETS.iter().enumerate() {
-            cumulative += self.counts[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
-        }
-        cumulative += self.counts[BUCKETS.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+    /// (sum in seconds, count, per-bucket counts of the finite buckets), as
+    /// prometheus-client takes them: it writes the `+Inf` bucket from the count.
+    fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let counts: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect();
+        let buckets = BUCKETS
+            .iter()
+            .copied()
+            .zip(counts.iter().copied())
+            .collect();
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {sum}");
-        let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
+        (sum, counts.iter().sum(), buckets)
     }
 }
 
@@ -118,21 +136,29 @@ impl RejectReason {
     }
 }
 
-#[derive(Default)]
-struct SwapCounts {
-    accepted: BTreeMap<String, u64>,
-    rejected: BTreeMap<(String, RejectReason), u64>,
-    rollbacks: BTreeMap<String, u64>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ComponentLabel {
+    component: String,
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectLabels {
+    component: String,
+    reason: &'static str,
+}
+
+/// (component, sha256) -> stats, shared with every `Version` of that build.
+type Versions = BTreeMap<(String, String), Arc<VersionStats>>;
 
 /// Everything `/-/metrics` reports. Locks are taken on swaps and scrapes only.
 #[derive(Default)]
 pub struct Registry {
-    /// (component, sha256) -> stats, shared with every `Version` of that build.
-    versions: Mutex<BTreeMap<(String, String), Arc<VersionStats>>>,
-    swaps: Mutex<SwapCounts>,
+    versions: Mutex<Versions>,
     /// Requests no route matched.
-    pub unrouted: AtomicU64,
+    pub unrouted: Counter,
+    swaps_accepted: Family<ComponentLabel, Counter>,
+    swaps_rejected: Family<RejectLabels, Counter>,
+    rollbacks: Family<ComponentLabel, Counter>,
 }
 
 impl Registry {
@@ -165,129 +191,159 @@ impl Registry {
     }
 
     pub fn swap_accepted(&self, component: &str) {
-        let mut swaps = self.swaps.lock().unwrap_or_else(PoisonError::into_inner);
-        *swaps.accepted.entry(component.to_owned()).or_default() += 1;
+        self.swaps_accepted
+            .get_or_create(&ComponentLabel {
+                component: component.to_owned(),
+            })
+            .inc();
     }
 
     pub fn swap_rejected(&self, component: &str, reason: RejectReason) {
-        let mut swaps = self.swaps.lock().unwrap_or_else(PoisonError::into_inner);
-        *swaps
-            .rejected
-            .entry((component.to_owned(), reason))
-            .or_default() += 1;
+        self.swaps_rejected
+            .get_or_create(&RejectLabels {
+                component: component.to_owned(),
+                reason: reason.label(),
+            })
+            .inc();
     }
 
     pub fn rolled_back(&self, component: &str) {
-        let mut swaps = self.swaps.lock().unwrap_or_else(PoisonError::into_inner);
-        *swaps.rollbacks.entry(component.to_owned()).or_default() += 1;
+        self.rollbacks
+            .get_or_create(&ComponentLabel {
+                component: component.to_owned(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition (format 0.0.4); `active` lists each
     /// component's active sha256.
     pub fn render(&self, active: &[(String, String)]) -> String {
+        let versions = self
+            .versions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register(
+            "tracker_unrouted_requests",
+            "Requests no route matched",
+            self.unrouted.clone(),
+        );
+        registry.register(
+            "tracker_swaps_accepted",
+            "New versions that passed every check and became active",
+            self.swaps_accepted.clone(),
+        );
+        registry.register(
+            "tracker_swaps_rejected",
+            "New versions refused, by reason",
+            self.swaps_rejected.clone(),
+        );
+        registry.register(
+            "tracker_rollbacks",
+            "Rollbacks to the previous version",
+            self.rollbacks.clone(),
+        );
+        registry.register_collector(Box::new(Scrape {
+            versions,
+            active: active.to_vec(),
+        }));
         let mut out = String::new();
-        let versions: Vec<_> = {
-            let versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
-            versions
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
+        out
+    }
+}
 
-        out.push_str("# HELP tracker_requests_total HTTP requests served, by component, status and version.\n# TYPE tracker_requests_total counter\n");
-        for ((component, sha), stats) in &versions {
+/// What a scrape reads from the versions and the slots.
+#[derive(Debug)]
+struct Scrape {
+    versions: Versions,
+    active: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for VersionStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VersionStats")
+            .field("requests", &self.requests())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scrape {
+    fn encode_histogram(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        name: &str,
+        help: &str,
+        histogram: impl Fn(&VersionStats) -> &Histogram,
+    ) -> std::fmt::Result {
+        let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+        for ((component, sha), stats) in &self.versions {
+            let labels = [("component", component.as_str()), ("version", short(sha))];
+            let (sum, count, buckets) = histogram(stats).snapshot();
+            metric
+                .encode_family(&labels)?
+                .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+        }
+        Ok(())
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
+        let mut requests = encoder.encode_descriptor(
+            "tracker_requests",
+            "HTTP requests served, by component, status and version.",
+            None,
+            MetricType::Counter,
+        )?;
+        for ((component, sha), stats) in &self.versions {
             for (code, count) in stats.statuses.iter().enumerate() {
                 let n = count.load(Ordering::Relaxed);
                 if n > 0 {
-                    let _ = writeln!(
-                        out,
-                        "tracker_requests_total{{component=\"{}\",status=\"{code}\",version=\"{}\"}} {n}",
-                        escape(component),
-                        short(sha)
-                    );
+                    let code = code.to_string();
+                    let labels = [
+                        ("component", component.as_str()),
+                        ("status", code.as_str()),
+                        ("version", short(sha)),
+                    ];
+                    requests
+                        .encode_family(&labels)?
+                        .encode_counter::<NoLabelSet, _, u64>(&n, None)?;
                 }
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP tracker_unrouted_requests_total Requests no route matched.\n# TYPE tracker_unrouted_requests_total counter\ntracker_unrouted_requests_total {}",
-            self.unrouted.load(Ordering::Relaxed)
-        );
 
-        out.push_str("# HELP tracker_request_duration_seconds Time from request arrival to response head.\n# TYPE tracker_request_duration_seconds histogram\n");
-        for ((component, sha), stats) in &versions {
-            let labels = format!(
-                "component=\"{}\",version=\"{}\"",
-                escape(component),
-                short(sha)
-            );
-            stats
-                .latency
-                .write(&mut out, "tracker_request_duration_seconds", &labels);
-        }
-        out.push_str("# HELP tracker_instantiation_duration_seconds Time to instantiate a component for one request.\n# TYPE tracker_instantiation_duration_seconds histogram\n");
-        for ((component, sha), stats) in &versions {
-            let labels = format!(
-                "component=\"{}\",version=\"{}\"",
-                escape(component),
-                short(sha)
-            );
-            stats
-                .instantiation
-                .write(&mut out, "tracker_instantiation_duration_seconds", &labels);
-        }
+        self.encode_histogram(
+            &mut encoder,
+            "tracker_request_duration_seconds",
+            "Time from request arrival to response head.",
+            |s| &s.latency,
+        )?;
+        self.encode_histogram(
+            &mut encoder,
+            "tracker_instantiation_duration_seconds",
+            "Time to instantiate a component for one request.",
+            |s| &s.instantiation,
+        )?;
 
-        {
-            let swaps = self.swaps.lock().unwrap_or_else(PoisonError::into_inner);
-            out.push_str("# HELP tracker_swaps_accepted_total New versions that passed every check and became active.\n# TYPE tracker_swaps_accepted_total counter\n");
-            for (component, n) in &swaps.accepted {
-                let _ = writeln!(
-                    out,
-                    "tracker_swaps_accepted_total{{component=\"{}\"}} {n}",
-                    escape(component)
-                );
-            }
-            out.push_str("# HELP tracker_swaps_rejected_total New versions refused, by reason.\n# TYPE tracker_swaps_rejected_total counter\n");
-            for ((component, reason), n) in &swaps.rejected {
-                let _ = writeln!(
-                    out,
-                    "tracker_swaps_rejected_total{{component=\"{}\",reason=\"{}\"}} {n}",
-                    escape(component),
-                    reason.label()
-                );
-            }
-            out.push_str("# HELP tracker_rollbacks_total Rollbacks to the previous version.\n# TYPE tracker_rollbacks_total counter\n");
-            for (component, n) in &swaps.rollbacks {
-                let _ = writeln!(
-                    out,
-                    "tracker_rollbacks_total{{component=\"{}\"}} {n}",
-                    escape(component)
-                );
-            }
+        let mut info = encoder.encode_descriptor(
+            "tracker_component",
+            "The version each component serves now.",
+            None,
+            MetricType::Info,
+        )?;
+        for (component, sha) in &self.active {
+            info.encode_info(&[("component", component.as_str()), ("sha256", sha.as_str())])?;
         }
-
-        out.push_str("# HELP tracker_component_info The version each component serves now.\n# TYPE tracker_component_info gauge\n");
-        for (component, sha) in active {
-            let _ = writeln!(
-                out,
-                "tracker_component_info{{component=\"{}\",sha256=\"{sha}\"}} 1",
-                escape(component)
-            );
-        }
-        out
+        Ok(())
     }
 }
 
 /// The version label: the sha256's first 12 hex digits (as `GET /-/components` shows).
 pub fn short(sha256: &str) -> &str {
     sha256.get(..12).unwrap_or(sha256)
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

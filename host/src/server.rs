@@ -10,28 +10,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Trap};
 use wasmtime_wasi_http::WasiBody;
 use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
 use crate::app::App;
-use crate::host_state::HostState;
-use crate::limits::{EPOCH_PERIOD, LimitedBody, Limits, arm_deadline};
+use crate::host_state::new_store;
+use crate::limits::{EPOCH_PERIOD, LimitedBody, Limits};
 use crate::listener::accept_until;
 use crate::metrics::Registry;
 use crate::router::RouteMatch;
-use crate::slot::{Slot, Version};
-use crate::swap::{Candidates, SMOKE_HEADER};
+use crate::slot::{Candidates, Pick, Slot, Version};
 
 pub struct Server {
     app: Arc<App>,
@@ -143,9 +141,7 @@ impl Server {
             Some(s) if !s.smoke => s.version.stats.record(status, elapsed),
             Some(_) => {}
             None => {
-                self.metrics
-                    .unrouted
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics.unrouted.inc();
             }
         }
         let duration_ms = format!("{:.2}", elapsed.as_secs_f64() * 1000.0);
@@ -177,15 +173,19 @@ impl Server {
         };
         let slot = matched.route.target.clone();
         // The version is fixed here, on arrival: a swap during the request does not move it.
-        let Some((version, smoke)) = self.pick_version(&slot, &mut req) else {
-            return (
-                None,
-                error_response(
-                    StatusCode::MISDIRECTED_REQUEST,
-                    "smoke_misrouted",
-                    "this path does not reach the component under test",
-                ),
-            );
+        let (version, smoke) = match self.candidates.pick(&slot, req.headers_mut()) {
+            Pick::Active(version) => (version, false),
+            Pick::Candidate(version) => (version, true),
+            Pick::Misrouted => {
+                return (
+                    None,
+                    error_response(
+                        StatusCode::MISDIRECTED_REQUEST,
+                        "smoke_misrouted",
+                        "this path does not reach the component under test",
+                    ),
+                );
+            }
         };
         let component = Some(Served {
             component: slot.id.clone(),
@@ -276,23 +276,6 @@ impl Server {
         (component, response)
     }
 
-    /// The slot's active version, or the hot-swap candidate a smoke request names.
-    /// `None` when a smoke token names another component's candidate.
-    fn pick_version(
-        &self,
-        slot: &Slot,
-        req: &mut Request<Incoming>,
-    ) -> Option<(Arc<Version>, bool)> {
-        let Some(token) = req.headers_mut().remove(SMOKE_HEADER) else {
-            return Some((slot.active(), false));
-        };
-        match token.to_str().ok().and_then(|t| self.candidates.get(t)) {
-            Some((id, version)) if id == slot.id => Some((version, true)),
-            Some(_) => None,
-            None => Some((slot.active(), false)),
-        }
-    }
-
     async fn run_instance(
         &self,
         slot: &Slot,
@@ -300,12 +283,12 @@ impl Server {
         req: Request<Incoming>,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Response<WasiBody>, Failure> {
-        let mut store = Store::new(
+        let mut store = new_store(
             &self.engine,
-            HostState::new(&self.app.backends, &slot.grants, self.limits.max_memory),
+            &self.app.capabilities,
+            &slot.grants,
+            &self.limits,
         );
-        store.limiter(|state| &mut state.limits);
-        arm_deadline(&mut store, self.limits.request_timeout);
 
         let req = req.map(|body| LimitedBody::new(body, self.limits.max_body));
         let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -430,17 +413,7 @@ fn set_spin_headers(
     }
 }
 
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<WasiBody> {
-    let body = serde_json::json!({ "error": { "code": code, "message": message } }).to_string();
-    let mut response = Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response<WasiBody> {
+    crate::respond::error(status, code, message)
+        .map(|body| body.map_err(|never| match never {}).boxed_unsync())
 }

@@ -1,60 +1,33 @@
 //! Hot swap: a new build of a component is compiled, linked, instantiated once and
 //! smoke-tested off the request path, then made active atomically; any failure
-//! leaves the old version serving. Also rollback and the start-up restore of the
-//! persisted active version.
+//! leaves the old version serving. Also rollback.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasher as _, Hasher as _};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Empty};
-use hyper_util::rt::TokioIo;
-use serde_json::json;
-use sha2::{Digest as _, Sha256};
-use wasmtime::Store;
+use http_body_util::Full;
 
 use crate::app::App;
-use crate::engine::Runtime;
-use crate::host_state::HostState;
-use crate::limits::{Limits, arm_deadline};
-use crate::metrics::{Registry, RejectReason, short};
-use crate::slot::{Slot, Version};
+use crate::engine::{PrepareError, Runtime};
+use crate::files::sha256_hex;
+use crate::host_state::new_store;
+use crate::limits::Limits;
+use crate::manifest::HttpTrigger;
+use crate::metrics::{Registry, RejectReason};
+use crate::slot::{Candidates, SMOKE_HEADER, Slot, Version};
+use crate::stamps::random_token;
 use crate::versions::{SlotRecord, VersionStore};
 
-/// The header that sends a smoke request to a candidate version. Its value is a
-/// random token known only to this process, so clients cannot reach a candidate.
-pub const SMOKE_HEADER: &str = "x-tracker-smoke";
 /// How long a candidate's smoke request may take.
 const SMOKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of a failed smoke response's body goes into the rejection reason.
 const SMOKE_BODY_EXCERPT: usize = 300;
 /// What the source of an uploaded version is reported as.
 pub const UPLOAD_SOURCE: &str = "admin upload";
-
-/// Versions under test, by token. Touched only by smoke requests and swaps.
-#[derive(Default)]
-pub struct Candidates(Mutex<HashMap<String, (String, Arc<Version>)>>);
-
-impl Candidates {
-    pub fn get(&self, token: &str) -> Option<(String, Arc<Version>)> {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.get(token).cloned()
-    }
-
-    fn insert(&self, token: String, component: String, version: Arc<Version>) {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.insert(token, (component, version));
-    }
-
-    fn remove(&self, token: &str) {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.remove(token);
-    }
-}
 
 /// Where a new version came from.
 #[derive(Debug, Clone)]
@@ -126,7 +99,8 @@ pub struct SwapperParts {
     pub candidates: Arc<Candidates>,
     pub instances: Arc<tokio::sync::Semaphore>,
     pub store: VersionStore,
-    pub smoke_paths: BTreeMap<String, String>,
+    /// The manifest's triggers: smoke requests go to each component's routes.
+    pub triggers: Vec<HttpTrigger>,
     pub listener: SocketAddr,
 }
 
@@ -147,7 +121,7 @@ impl Swapper {
             candidates: parts.candidates,
             instances: parts.instances,
             store: parts.store,
-            smoke_paths: parts.smoke_paths,
+            smoke_paths: smoke_paths(&parts.triggers),
             listener,
             busy: tokio::sync::Mutex::new(()),
         }
@@ -170,7 +144,7 @@ impl Swapper {
         let started = Instant::now();
         let slot = self.slot(name)?.clone();
         let _busy = self.busy.lock().await;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let sha256 = sha256_hex(&bytes);
         let result = self.try_swap(&slot, bytes, &sha256, &origin, started).await;
         if let Origin::SourceFile(_) = origin {
             // Seen, accepted or not: a restart keeps what serves now instead of
@@ -234,7 +208,13 @@ impl Swapper {
         })
         .await
         .map_err(|e| rejected(RejectReason::Compile, format!("compile task failed: {e}")))?;
-        let version = version.map_err(classify_prepare_error)?;
+        let version = version.map_err(|e| {
+            let reason = match e {
+                PrepareError::Compile { .. } => RejectReason::Compile,
+                PrepareError::Link { .. } => RejectReason::Link,
+            };
+            rejected(reason, format!("{:#}", anyhow::Error::from(e)))
+        })?;
         let version = Arc::new(Version {
             stats: self.metrics.candidate_stats(&slot.id, sha256),
             ..version
@@ -296,12 +276,12 @@ impl Swapper {
                 format!("no free instance slot within {limit:?} (the host is saturated)"),
             ));
         };
-        let mut store = Store::new(
+        let mut store = new_store(
             self.runtime.engine(),
-            HostState::new(&self.app.backends, &slot.grants, self.limits.max_memory),
+            &self.app.capabilities,
+            &slot.grants,
+            &self.limits,
         );
-        store.limiter(|state| &mut state.limits);
-        arm_deadline(&mut store, self.limits.request_timeout);
         match tokio::time::timeout(limit, version.pre.instantiate_async(&mut store)).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(rejected(
@@ -337,36 +317,34 @@ impl Swapper {
                 RejectReason::SmokeError,
                 format!("smoke request GET {path} failed: {e:#}"),
             )),
-            Ok(Ok((status, body))) if status >= 500 => {
+            Ok(Ok((status, body))) if status.is_server_error() => {
                 let excerpt: String = String::from_utf8_lossy(&body)
                     .chars()
                     .take(SMOKE_BODY_EXCERPT)
                     .collect();
                 Err(rejected(
                     RejectReason::SmokeStatus,
-                    format!("smoke request GET {path} answered {status}: {excerpt}"),
+                    format!(
+                        "smoke request GET {path} answered {}: {excerpt}",
+                        status.as_u16()
+                    ),
                 ))
             }
             Ok(Ok(_)) => Ok(()),
         }
     }
 
-    async fn smoke_request(&self, path: &str, token: &str) -> anyhow::Result<(u16, Bytes)> {
-        let stream = tokio::net::TcpStream::connect(self.listener).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        let conn = tokio::spawn(conn);
+    async fn smoke_request(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> anyhow::Result<(http::StatusCode, Bytes)> {
         let request = http::Request::get(path)
             .header(http::header::HOST, self.listener.to_string())
             .header(SMOKE_HEADER, token)
             .header("user-agent", "tracker-host-smoke")
-            .body(Empty::<Bytes>::new())?;
-        let response = sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await?.to_bytes();
-        drop(sender);
-        let _ = conn.await;
-        Ok((status, body))
+            .body(Full::default())?;
+        crate::client::send(self.listener, request).await
     }
 
     /// Makes the previous version active again (and the current one previous).
@@ -397,137 +375,29 @@ impl Swapper {
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
     }
-
-    /// `GET /-/components`.
-    pub fn list(&self) -> serde_json::Value {
-        let components: Vec<_> = self
-            .app
-            .slots
-            .values()
-            .map(|slot| {
-                json!({
-                    "name": slot.id,
-                    "active": describe(&slot.active()),
-                    "previous": slot.previous().as_deref().map(describe),
-                })
-            })
-            .collect();
-        json!({ "components": components })
-    }
-
-    /// Each component's active sha256, for the metrics' info series.
-    pub fn active_versions(&self) -> Vec<(String, String)> {
-        self.app
-            .slots
-            .values()
-            .map(|s| (s.id.clone(), s.active().sha256.clone()))
-            .collect()
-    }
-
-    /// At start-up, before serving: the manifest's source has just been loaded
-    /// into each slot. If that file is the one the slot last saw, the persisted
-    /// active (and previous) version serves again; if it changed, it is a new
-    /// deployment and wins, with the persisted active version kept as previous.
-    pub fn restore(&self) -> anyhow::Result<()> {
-        for slot in self.app.slots.values() {
-            let source = slot.active();
-            self.metrics
-                .adopt(&slot.id, &source.sha256, source.stats.clone());
-            if let Ok(bytes) = std::fs::read(&source.source)
-                && hex::encode(Sha256::digest(&bytes)) == source.sha256
-            {
-                self.store.save_wasm(&source.sha256, &bytes)?;
-            }
-            let fresh = SlotRecord {
-                active: source.sha256.clone(),
-                active_source: source.source.display().to_string(),
-                previous: None,
-                previous_source: None,
-                source_sha256: source.sha256.clone(),
-            };
-            let record = match self.store.load(&slot.id) {
-                None => fresh,
-                Some(record) if record.source_sha256 == source.sha256 => {
-                    let active =
-                        self.stored_version(slot, &record.active, &record.active_source, &source);
-                    let previous = record.previous.as_deref().and_then(|sha| {
-                        let from = record.previous_source.as_deref().unwrap_or("");
-                        self.stored_version(slot, sha, from, &source)
-                    });
-                    match active {
-                        Some(active) => {
-                            if active.sha256 != source.sha256 {
-                                tracing::info!(component = %slot.id, sha256 = %active.sha256, "serving the persisted active version (the manifest's source is unchanged)");
-                                slot.activate(active);
-                            }
-                            slot.set_previous(previous);
-                            record
-                        }
-                        None => fresh,
-                    }
-                }
-                Some(record) => {
-                    tracing::info!(component = %slot.id, sha256 = %source.sha256, replaced = %record.active, "the manifest's source changed since the last run: serving it");
-                    let previous = (record.active != source.sha256)
-                        .then(|| {
-                            self.stored_version(
-                                slot,
-                                &record.active,
-                                &record.active_source,
-                                &source,
-                            )
-                        })
-                        .flatten();
-                    slot.set_previous(previous.clone());
-                    SlotRecord {
-                        previous: previous.as_ref().map(|v| v.sha256.clone()),
-                        previous_source: previous.as_ref().map(|v| v.source.display().to_string()),
-                        ..fresh
-                    }
-                }
-            };
-            self.store.save(&slot.id, &record)?;
-        }
-        Ok(())
-    }
-
-    /// A persisted build, loaded; `None` (with a warning) when it cannot serve.
-    fn stored_version(
-        &self,
-        slot: &Slot,
-        sha256: &str,
-        source: &str,
-        manifest_version: &Arc<Version>,
-    ) -> Option<Arc<Version>> {
-        if sha256 == manifest_version.sha256 {
-            return Some(manifest_version.clone());
-        }
-        let loaded = self.store.read_wasm(sha256).and_then(|bytes| {
-            self.runtime
-                .prepare_version_from_bytes(&bytes, Path::new(source))
-        });
-        match loaded {
-            Ok(version) => Some(Arc::new(Version {
-                stats: self.metrics.stats_for(&slot.id, sha256),
-                ..version
-            })),
-            Err(e) => {
-                tracing::warn!(component = %slot.id, %sha256, error = %format!("{e:#}"), "cannot load a persisted version");
-                None
-            }
-        }
-    }
 }
 
-fn describe(version: &Version) -> serde_json::Value {
-    json!({
-        "sha256": version.sha256,
-        "short": short(&version.sha256),
-        "size": version.size,
-        "source": version.source.display().to_string(),
-        "loadedAt": rfc3339(version.loaded_at),
-        "requests": version.stats.requests(),
-    })
+/// Each component's smoke-test path: `/health` where it serves it, else its first
+/// route's base.
+fn smoke_paths(triggers: &[HttpTrigger]) -> BTreeMap<String, String> {
+    let mut paths = BTreeMap::new();
+    for trigger in triggers {
+        let Some(route) = &trigger.route else {
+            continue;
+        };
+        let base = match route.pattern.base() {
+            "" => "/",
+            base => base,
+        };
+        if base == "/health" {
+            paths.insert(trigger.component.clone(), base.to_owned());
+        } else {
+            paths
+                .entry(trigger.component.clone())
+                .or_insert_with(|| base.to_owned());
+        }
+    }
+    paths
 }
 
 fn rejected(reason: RejectReason, message: String) -> SwapError {
@@ -551,70 +421,9 @@ fn check_header(bytes: &[u8]) -> Result<(), SwapError> {
     Ok(())
 }
 
-/// `Runtime::prepare_version_from_bytes` wraps compile failures in "failed to
-/// compile" and link/export failures in "cannot run here"; the outer context
-/// tells the two apart.
-fn classify_prepare_error(e: anyhow::Error) -> SwapError {
-    let message = format!("{e:#}");
-    let reason = if e.to_string().starts_with("failed to compile") {
-        RejectReason::Compile
-    } else {
-        RejectReason::Link
-    };
-    rejected(reason, message)
-}
-
-/// 128 bits from std's per-process random hasher keys (seeded by the OS).
-fn random_token() -> String {
-    let mut token = String::new();
-    for i in 0..2u64 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(i);
-        h.write_u128(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        token.push_str(&format!("{:016x}", h.finish()));
-    }
-    token
-}
-
-/// UTC time as `2024-05-01T12:34:56Z`.
-pub fn rfc3339(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's days-to-civil conversion.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_format_as_utc_rfc3339() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_210_096);
-        assert_eq!(rfc3339(t), "2024-02-29T12:34:56Z");
-    }
 
     #[test]
     fn headers_tell_components_from_modules_and_junk() {
@@ -633,11 +442,5 @@ mod tests {
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn tokens_differ() {
-        assert_ne!(random_token(), random_token());
-        assert_eq!(random_token().len(), 32);
     }
 }

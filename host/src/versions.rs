@@ -2,13 +2,20 @@
 //! every accepted build and `<data>/components/<component>.json` for each slot's
 //! active and previous version and the manifest source it last saw. Files are
 //! written to a temp name, fsynced and renamed, so a crash leaves the old or the
-//! new file, never half of one.
+//! new file, never half of one. At start-up [`VersionStore::restore`] brings the
+//! recorded versions back into the slots.
 
-use std::io::Write as _;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+
+use crate::engine::Runtime;
+use crate::files::{sha256_hex, write_atomically};
+use crate::metrics::Registry;
+use crate::slot::{Slot, Version};
 
 /// One slot's persisted state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,20 +91,115 @@ impl VersionStore {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // The rename itself is durable only once the directory is synced.
-        if let Some(dir) = path.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
+/// Start-up restore.
+impl VersionStore {
+    /// At start-up, before serving: the manifest's source has just been loaded
+    /// into each slot. If that file is the one the slot last saw, the persisted
+    /// active (and previous) version serves again; if it changed, it is a new
+    /// deployment and wins, with the persisted active version kept as previous.
+    pub fn restore(
+        &self,
+        slots: &BTreeMap<String, Arc<Slot>>,
+        runtime: &Runtime,
+        metrics: &Registry,
+    ) -> anyhow::Result<()> {
+        let loader = Loader {
+            store: self,
+            runtime,
+            metrics,
+        };
+        for slot in slots.values() {
+            let source = slot.active();
+            metrics.adopt(&slot.id, &source.sha256, source.stats.clone());
+            if let Ok(bytes) = std::fs::read(&source.source)
+                && sha256_hex(&bytes) == source.sha256
+            {
+                self.save_wasm(&source.sha256, &bytes)?;
+            }
+            let fresh = SlotRecord {
+                active: source.sha256.clone(),
+                active_source: source.source.display().to_string(),
+                previous: None,
+                previous_source: None,
+                source_sha256: source.sha256.clone(),
+            };
+            let record = match self.load(&slot.id) {
+                None => fresh,
+                Some(record) if record.source_sha256 == source.sha256 => {
+                    let active =
+                        loader.version(slot, &record.active, &record.active_source, &source);
+                    let previous = record.previous.as_deref().and_then(|sha| {
+                        let from = record.previous_source.as_deref().unwrap_or("");
+                        loader.version(slot, sha, from, &source)
+                    });
+                    match active {
+                        Some(active) => {
+                            if active.sha256 != source.sha256 {
+                                tracing::info!(component = %slot.id, sha256 = %active.sha256, "serving the persisted active version (the manifest's source is unchanged)");
+                                slot.activate(active);
+                            }
+                            slot.set_previous(previous);
+                            record
+                        }
+                        None => fresh,
+                    }
+                }
+                Some(record) => {
+                    tracing::info!(component = %slot.id, sha256 = %source.sha256, replaced = %record.active, "the manifest's source changed since the last run: serving it");
+                    let previous = (record.active != source.sha256)
+                        .then(|| {
+                            loader.version(slot, &record.active, &record.active_source, &source)
+                        })
+                        .flatten();
+                    slot.set_previous(previous.clone());
+                    SlotRecord {
+                        previous: previous.as_ref().map(|v| v.sha256.clone()),
+                        previous_source: previous.as_ref().map(|v| v.source.display().to_string()),
+                        ..fresh
+                    }
+                }
+            };
+            self.save(&slot.id, &record)?;
         }
         Ok(())
-    };
-    write().with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Loads persisted builds for [`VersionStore::restore`].
+struct Loader<'a> {
+    store: &'a VersionStore,
+    runtime: &'a Runtime,
+    metrics: &'a Registry,
+}
+
+impl Loader<'_> {
+    /// A persisted build, loaded; `None` (with a warning) when it cannot serve.
+    fn version(
+        &self,
+        slot: &Slot,
+        sha256: &str,
+        source: &str,
+        manifest_version: &Arc<Version>,
+    ) -> Option<Arc<Version>> {
+        if sha256 == manifest_version.sha256 {
+            return Some(manifest_version.clone());
+        }
+        let loaded = self.store.read_wasm(sha256).and_then(|bytes| {
+            Ok(self
+                .runtime
+                .prepare_version_from_bytes(&bytes, Path::new(source))?)
+        });
+        match loaded {
+            Ok(version) => Some(Arc::new(Version {
+                stats: self.metrics.stats_for(&slot.id, sha256),
+                ..version
+            })),
+            Err(e) => {
+                tracing::warn!(component = %slot.id, %sha256, error = %format!("{e:#}"), "cannot load a persisted version");
+                None
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,204 +1,34 @@
-//! Outbound HTTP from components, denied unless the component's
-//! `allowed_outbound_hosts` lists the destination (`scheme://host:port`, with
-//! Spin's wildcards: `*` scheme, `*` or `*.domain` host, `*` or a range of ports).
+//! Outbound HTTP from components (`wasi:http/outgoing-handler`).
+//!
+//! Binding: wasmtime-wasi-http's hooks, which deny a request unless the
+//! component's `allowed_outbound_hosts` lists its destination. Backend: a
+//! [`Transport`] that sends what is allowed; [`Direct`] is wasmtime-wasi-http's
+//! own client.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use http::uri::Scheme;
+use wasmtime::component::Linker;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum HostPattern {
-    Any,
-    /// `*.example.com`: any subdomain, stored as `.example.com`.
-    Subdomains(String),
-    Exact(String),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PortPattern {
-    Any,
-    Range(u16, u16),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowedHost {
-    /// `None` is the `*` scheme.
-    scheme: Option<String>,
-    host: HostPattern,
-    port: PortPattern,
-}
-
-fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
-    }
-}
-
-impl AllowedHost {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        if text.contains("{{") {
-            return Err(format!(
-                "`{text}`: templated hosts are not supported by tracker-host"
-            ));
-        }
-        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
-            format!("`{text}` must be scheme://host[:port], e.g. https://example.com")
-        })?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme.is_empty()
-            || !(scheme == "*"
-                || scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-'))
-        {
-            return Err(format!("`{text}`: invalid scheme `{scheme}`"));
-        }
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.contains(['/', '?', '#']) {
-            return Err(format!(
-                "`{text}`: a path is not allowed, only scheme://host[:port]"
-            ));
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (h, Some(p)),
-            _ => (authority, None),
-        };
-        let host = host.to_ascii_lowercase();
-        let host = match host.as_str() {
-            "" => return Err(format!("`{text}`: missing host")),
-            "*" => HostPattern::Any,
-            "self" | "self.alt" => {
-                return Err(format!(
-                    "`{text}`: `self` (calls to this application) is not supported by tracker-host"
-                ));
-            }
-            h => match h.strip_prefix("*.") {
-                Some(domain) if !domain.is_empty() && !domain.contains('*') => {
-                    HostPattern::Subdomains(format!(".{domain}"))
-                }
-                _ if h.contains('*') => {
-                    return Err(format!(
-                        "`{text}`: `*` is only allowed as `*` or `*.domain`"
-                    ));
-                }
-                _ => HostPattern::Exact(h.to_owned()),
-            },
-        };
-        let port = match port {
-            Some("*") => PortPattern::Any,
-            Some(p) => match p.split_once("..") {
-                Some((lo, hi)) => {
-                    let lo = parse_port(lo, text)?;
-                    let hi = parse_port(hi, text)?;
-                    if lo > hi {
-                        return Err(format!("`{text}`: empty port range"));
-                    }
-                    PortPattern::Range(lo, hi)
-                }
-                None => {
-                    let p = parse_port(p, text)?;
-                    PortPattern::Range(p, p)
-                }
-            },
-            None => match default_port(&scheme) {
-                Some(p) => PortPattern::Range(p, p),
-                None => {
-                    return Err(format!(
-                        "`{text}`: a port is required for scheme `{scheme}`"
-                    ));
-                }
-            },
-        };
-        Ok(Self {
-            scheme: (scheme != "*").then_some(scheme),
-            host,
-            port,
-        })
-    }
-
-    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let scheme_ok = self
-            .scheme
-            .as_deref()
-            .is_none_or(|s| s.eq_ignore_ascii_case(scheme));
-        let host_ok = match &self.host {
-            HostPattern::Any => true,
-            HostPattern::Subdomains(suffix) => {
-                host.ends_with(suffix.as_str()) && host.len() > suffix.len()
-            }
-            HostPattern::Exact(h) => *h == host,
-        };
-        let port_ok = match self.port {
-            PortPattern::Any => true,
-            PortPattern::Range(lo, hi) => (lo..=hi).contains(&port),
-        };
-        scheme_ok && host_ok && port_ok
-    }
-}
-
-fn parse_port(p: &str, text: &str) -> Result<u16, String> {
-    p.parse()
-        .map_err(|_| format!("`{text}`: invalid port `{p}`"))
-}
-
-/// The parsed allow-list of one component.
-#[derive(Debug, Clone, Default)]
-pub struct AllowList(Vec<AllowedHost>);
-
-impl AllowList {
-    pub fn parse(entries: &[String]) -> Result<Self, String> {
-        entries
-            .iter()
-            .map(|e| AllowedHost::parse(e))
-            .collect::<Result<_, _>>()
-            .map(Self)
-    }
-
-    pub fn allows_uri(&self, uri: &http::Uri) -> bool {
-        let scheme = uri.scheme().unwrap_or(&Scheme::HTTPS).as_str();
-        let Some(host) = uri.host() else {
-            return false;
-        };
-        let Some(port) = uri.port_u16().or_else(|| default_port(scheme)) else {
-            return false;
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        self.0.iter().any(|a| a.allows(scheme, host, port))
-    }
-}
-
-/// The `wasi:http` hooks of one instance: everything default except that
-/// requests go out only to allowed destinations.
-pub struct OutboundHooks {
-    allowed: Arc<AllowList>,
-}
-
-impl OutboundHooks {
-    pub fn new(allowed: Arc<AllowList>) -> Self {
-        Self { allowed }
-    }
-}
+use super::{Capability, Setup, View};
+use crate::host_state::HostState;
+use crate::manifest::ComponentDecl;
+use crate::manifest::allowed_hosts::AllowList;
 
 type ResponseIo = Box<dyn Future<Output = Result<(), Error>> + Send>;
+type Sent = Box<dyn Future<Output = Result<(http::Response<WasiBody>, ResponseIo), Error>> + Send>;
 
-impl WasiHttpHooks for OutboundHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        fut: ResponseIo,
-    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, ResponseIo), Error>> + Send>
-    {
-        _ = fut;
-        if !self.allowed.allows_uri(request.uri()) {
-            tracing::warn!(uri = %request.uri(), "outbound request denied by allowed_outbound_hosts");
-            return Box::new(async { Err(Error::HttpRequestDenied) });
-        }
+/// How an allowed request leaves the host.
+pub trait Transport: Send + Sync {
+    fn send(&self, request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Sent;
+}
+
+/// Straight to the destination, with wasmtime-wasi-http's client.
+pub struct Direct;
+
+impl Transport for Direct {
+    fn send(&self, request: http::Request<WasiBody>, options: Option<RequestOptions>) -> Sent {
         Box::new(async move {
             use http_body_util::BodyExt;
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
@@ -210,69 +40,61 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The capability: the transport every component's allowed requests take.
+pub struct OutboundHttp {
+    transport: Arc<dyn Transport>,
+}
 
-    fn list(entries: &[&str]) -> AllowList {
-        AllowList::parse(&entries.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .expect("valid allow-list")
+impl Capability for OutboundHttp {
+    type Grant = Arc<AllowList>;
+    type Instance = OutboundHooks;
+
+    fn open(_: &Setup<'_>) -> anyhow::Result<Self> {
+        Ok(Self {
+            transport: Arc::new(Direct),
+        })
     }
 
-    fn allowed(l: &AllowList, uri: &str) -> bool {
-        l.allows_uri(&uri.parse().expect("uri"))
+    fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
+        Ok(Arc::new(component.allowed_outbound_hosts.clone()))
     }
 
-    #[test]
-    fn empty_list_denies_everything() {
-        let l = list(&[]);
-        assert!(!allowed(&l, "https://example.com/"));
-        assert!(!allowed(&l, "http://127.0.0.1:3000/"));
-    }
-
-    #[test]
-    fn exact_host_uses_the_scheme_default_port() {
-        let l = list(&["https://api.example.com"]);
-        assert!(allowed(&l, "https://api.example.com/v1"));
-        assert!(allowed(&l, "https://API.example.com:443/v1"));
-        assert!(!allowed(&l, "https://api.example.com:8443/v1"));
-        assert!(!allowed(&l, "http://api.example.com/v1"));
-        assert!(!allowed(&l, "https://evil.com/api.example.com"));
-    }
-
-    #[test]
-    fn wildcards_for_scheme_subdomains_and_ports() {
-        let l = list(&["*://*.example.com:*", "http://localhost:8000..8010"]);
-        assert!(allowed(&l, "http://a.example.com:1234/"));
-        assert!(allowed(&l, "https://b.c.example.com/"));
-        assert!(
-            !allowed(&l, "https://example.com/"),
-            "the bare domain is not a subdomain"
-        );
-        assert!(!allowed(&l, "https://badexample.com/"));
-        assert!(allowed(&l, "http://localhost:8005/"));
-        assert!(!allowed(&l, "http://localhost:8011/"));
-    }
-
-    #[test]
-    fn any_host_with_an_explicit_port() {
-        let l = list(&["https://*:443"]);
-        assert!(allowed(&l, "https://anything.org/"));
-        assert!(!allowed(&l, "http://anything.org/"));
-    }
-
-    #[test]
-    fn malformed_entries_are_rejected() {
-        for bad in [
-            "example.com",
-            "https://example.com/path",
-            "*://example.com",
-            "https://ex*ample.com",
-            "https://example.com:notaport",
-            "https://self",
-            "https://{{ host }}",
-        ] {
-            assert!(AllowedHost::parse(bad).is_err(), "{bad} should be rejected");
+    fn instance(&self, grant: &Self::Grant) -> OutboundHooks {
+        OutboundHooks {
+            allowed: grant.clone(),
+            transport: self.transport.clone(),
         }
+    }
+
+    /// Nothing to add: `wasi:http` is linked with WASI (engine.rs), and these
+    /// hooks reach it through the store's `WasiHttpView`.
+    fn add_to_linker(
+        _: &mut Linker<HostState>,
+        _: fn(&mut HostState) -> View<'_, OutboundHooks>,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The `wasi:http` hooks of one instance: everything default except that
+/// requests go out only to allowed destinations.
+pub struct OutboundHooks {
+    allowed: Arc<AllowList>,
+    transport: Arc<dyn Transport>,
+}
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: ResponseIo,
+    ) -> Sent {
+        _ = fut;
+        if !self.allowed.allows_uri(request.uri()) {
+            tracing::warn!(uri = %request.uri(), "outbound request denied by allowed_outbound_hosts");
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        }
+        self.transport.send(request, options)
     }
 }

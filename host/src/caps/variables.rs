@@ -1,89 +1,72 @@
-//! `fermyon:spin/variables@2.0.0`: application variables (manifest defaults,
-//! overridden by `SPIN_VARIABLE_<NAME>` as Spin's environment provider does)
-//! feeding each component's `{{ name }}` templates, resolved once at start-up.
+//! `fermyon:spin/variables@2.0.0`: application variables feeding each
+//! component's `{{ name }}` templates, resolved once at start-up.
+//!
+//! Binding: `get` answers from the component's rendered values. Backend: a
+//! [`Provider`] of values that beat the manifest defaults; tracker-host has one,
+//! the environment (`SPIN_VARIABLE_<NAME>`), as Spin's environment provider.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail};
-use wasmtime::component::HasData;
+use wasmtime::component::Linker;
 
 use super::bindings::fermyon::spin::variables::{self, Error};
-use crate::manifest::{ComponentDecl, VariableDecl, is_valid_variable_name};
+use super::{Capability, Setup, View, ViewOf};
+use crate::host_state::HostState;
+use crate::manifest::template::is_valid_variable_name;
+use crate::manifest::{ComponentDecl, VariableDecl};
 
-/// Prefix of the environment variables that override application variables.
-pub const ENV_PREFIX: &str = "SPIN_VARIABLE_";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Literal(String),
-    Variable(String),
+/// Where variable values come from, ahead of the manifest's defaults.
+pub trait Provider {
+    fn get(&self, name: &str) -> Option<String>;
+    /// How an operator gives `name` a value (for the error when nothing does).
+    fn how_to_set(&self, name: &str) -> String;
 }
 
-/// A component variable value such as `"Bearer {{ api_token }}"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template(Vec<Part>);
+/// `SPIN_VARIABLE_<NAME>` environment variables.
+pub struct Environment<'a>(pub &'a dyn Fn(&str) -> Option<String>);
 
-impl Template {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let mut parts = Vec::new();
-        let mut rest = text;
-        while let Some(open) = rest.find("{{") {
-            if open > 0 {
-                parts.push(Part::Literal(rest[..open].to_owned()));
-            }
-            let after = &rest[open + 2..];
-            let close = after
-                .find("}}")
-                .ok_or_else(|| format!("unterminated `{{{{` in `{text}`"))?;
-            let name = after[..close].trim();
-            if !is_valid_variable_name(name) {
-                return Err(format!("`{{{{ {name} }}}}` does not name a variable"));
-            }
-            parts.push(Part::Variable(name.to_owned()));
-            rest = &after[close + 2..];
-        }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_owned()));
-        }
-        Ok(Self(parts))
-    }
+impl Environment<'_> {
+    /// Prefix of the environment variables that override application variables.
+    pub const PREFIX: &'static str = "SPIN_VARIABLE_";
 
-    fn render(&self, values: &BTreeMap<String, String>) -> Result<String, String> {
-        let mut out = String::new();
-        for part in &self.0 {
-            match part {
-                Part::Literal(s) => out.push_str(s),
-                Part::Variable(name) => out.push_str(
-                    values
-                        .get(name)
-                        .ok_or_else(|| format!("refers to undeclared variable `{name}`"))?,
-                ),
-            }
-        }
-        Ok(out)
+    fn var_name(name: &str) -> String {
+        format!("{}{}", Self::PREFIX, name.to_ascii_uppercase())
     }
 }
 
-/// Application variable values: the environment beats the manifest default.
+impl Provider for Environment<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(&Self::var_name(name))
+    }
+
+    fn how_to_set(&self, name: &str) -> String {
+        format!("set {}", Self::var_name(name))
+    }
+}
+
+/// Application variable values: the provider beats the manifest default.
 pub fn resolve_application(
     decls: &BTreeMap<String, VariableDecl>,
-    env: impl Fn(&str) -> Option<String>,
+    provider: &dyn Provider,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     for (name, decl) in decls {
-        let env_name = format!("{ENV_PREFIX}{}", name.to_ascii_uppercase());
-        let value = match (env(&env_name), &decl.default) {
+        let value = match (provider.get(name), &decl.default) {
             (Some(v), _) => v,
             (None, Some(default)) => default.clone(),
-            (None, None) => bail!("variables.{name}: required but not set (set {env_name})"),
+            (None, None) => bail!(
+                "variables.{name}: required but not set ({})",
+                provider.how_to_set(name)
+            ),
         };
         values.insert(name.clone(), value);
     }
     Ok(values)
 }
 
-/// A component's configuration: its template names rendered from application values.
+/// A component's configuration: its templates rendered from application values.
 pub fn resolve_component(
     component: &ComponentDecl,
     app_values: &BTreeMap<String, String>,
@@ -91,26 +74,55 @@ pub fn resolve_component(
     component
         .variables
         .iter()
-        .map(|(name, text)| {
-            let field = format!("component.{}.variables.{name}", component.id);
-            let template = Template::parse(text).map_err(|e| anyhow!("{field}: {e}"))?;
+        .map(|(name, template)| {
             let value = template
                 .render(app_values)
-                .map_err(|e| anyhow!("{field}: {e}"))?;
+                .map_err(|e| anyhow!("component.{}.variables.{name}: {e}", component.id))?;
             Ok((name.clone(), value))
         })
         .collect()
 }
 
+/// The capability: application values, resolved at start-up.
+pub struct Variables {
+    app_values: BTreeMap<String, String>,
+}
+
+impl Capability for Variables {
+    type Grant = Arc<BTreeMap<String, String>>;
+    type Instance = VariablesCtx;
+
+    fn open(setup: &Setup<'_>) -> anyhow::Result<Self> {
+        let app_values = resolve_application(&setup.manifest.variables, &Environment(setup.env))?;
+        Ok(Self { app_values })
+    }
+
+    fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
+        resolve_component(component, &self.app_values).map(Arc::new)
+    }
+
+    fn instance(&self, grant: &Self::Grant) -> VariablesCtx {
+        VariablesCtx {
+            values: grant.clone(),
+        }
+    }
+
+    fn add_to_linker(
+        linker: &mut Linker<HostState>,
+        view: fn(&mut HostState) -> View<'_, VariablesCtx>,
+    ) -> anyhow::Result<()> {
+        Ok(variables::add_to_linker::<_, ViewOf<VariablesCtx>>(
+            linker, view,
+        )?)
+    }
+}
+
+/// One instance's variables: its component's rendered values.
 pub struct VariablesCtx {
     values: Arc<BTreeMap<String, String>>,
 }
 
 impl VariablesCtx {
-    pub fn new(values: Arc<BTreeMap<String, String>>) -> Self {
-        Self { values }
-    }
-
     fn get(&self, name: &str) -> Result<String, Error> {
         if !is_valid_variable_name(name) {
             return Err(Error::InvalidName(format!(
@@ -124,28 +136,16 @@ impl VariablesCtx {
     }
 }
 
-pub struct Variables;
-
-impl HasData for Variables {
-    type Data<'a> = &'a mut VariablesCtx;
-}
-
-pub fn add_to_linker<T: Send + 'static>(
-    linker: &mut wasmtime::component::Linker<T>,
-    view: fn(&mut T) -> &mut VariablesCtx,
-) -> wasmtime::Result<()> {
-    variables::add_to_linker::<T, Variables>(linker, view)
-}
-
-impl variables::Host for &mut VariablesCtx {
+impl variables::Host for View<'_, VariablesCtx> {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, Error>> {
-        Ok(VariablesCtx::get(self, &name))
+        Ok(self.state.get(&name))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::template::Template;
     use std::path::PathBuf;
 
     fn decl(default: Option<&str>) -> VariableDecl {
@@ -162,37 +162,13 @@ mod tests {
             source: PathBuf::from("x.wasm"),
             key_value_stores: vec![],
             sqlite_databases: vec![],
-            allowed_outbound_hosts: vec![],
+            allowed_outbound_hosts: Default::default(),
             variables: vars
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (k.to_string(), Template::parse(v).expect("template")))
                 .collect(),
             environment: BTreeMap::new(),
         }
-    }
-
-    #[test]
-    fn template_renders_literals_and_variables() {
-        let t = Template::parse("Bearer {{ token }}/{{region}}!").expect("valid");
-        let values = BTreeMap::from([
-            ("token".to_string(), "abc".to_string()),
-            ("region".to_string(), "eu".to_string()),
-        ]);
-        assert_eq!(t.render(&values).expect("render"), "Bearer abc/eu!");
-        assert_eq!(
-            Template::parse("plain")
-                .expect("valid")
-                .render(&values)
-                .expect("render"),
-            "plain"
-        );
-    }
-
-    #[test]
-    fn malformed_templates_are_rejected() {
-        assert!(Template::parse("{{ token").is_err());
-        assert!(Template::parse("{{ Not-Valid }}").is_err());
-        assert!(Template::parse("{{}}").is_err());
     }
 
     #[test]
@@ -201,10 +177,8 @@ mod tests {
             ("api_token".to_string(), decl(Some(""))),
             ("region".to_string(), decl(Some("eu"))),
         ]);
-        let values = resolve_application(&decls, |name| {
-            (name == "SPIN_VARIABLE_API_TOKEN").then(|| "s3cret".to_string())
-        })
-        .expect("resolved");
+        let env = |name: &str| (name == "SPIN_VARIABLE_API_TOKEN").then(|| "s3cret".to_string());
+        let values = resolve_application(&decls, &Environment(&env)).expect("resolved");
         assert_eq!(values["api_token"], "s3cret");
         assert_eq!(values["region"], "eu");
     }
@@ -212,7 +186,7 @@ mod tests {
     #[test]
     fn required_variable_without_value_names_the_variable_and_env_var() {
         let decls = BTreeMap::from([("region".to_string(), decl(None))]);
-        let e = resolve_application(&decls, |_| None).expect_err("must fail");
+        let e = resolve_application(&decls, &Environment(&|_| None)).expect_err("must fail");
         let msg = e.to_string();
         assert!(msg.contains("variables.region"), "{msg}");
         assert!(msg.contains("SPIN_VARIABLE_REGION"), "{msg}");
@@ -231,10 +205,9 @@ mod tests {
 
     #[test]
     fn get_distinguishes_invalid_and_undefined_names() {
-        let ctx = VariablesCtx::new(Arc::new(BTreeMap::from([(
-            "api_token".to_string(),
-            "v".to_string(),
-        )])));
+        let ctx = VariablesCtx {
+            values: Arc::new(BTreeMap::from([("api_token".to_string(), "v".to_string())])),
+        };
         assert_eq!(ctx.get("api_token").expect("defined"), "v");
         assert!(matches!(ctx.get("other"), Err(Error::Undefined(_))));
         assert!(matches!(ctx.get("Bad-Name"), Err(Error::InvalidName(_))));

@@ -3,11 +3,21 @@
 //! Anything the host cannot honour is refused with the dotted path of the field,
 //! so a manifest never runs with a setting silently dropped. Fields that only
 //! matter to other tools (`build`, descriptions, authors) are accepted and ignored.
+//!
+//! Every value that has a syntax of its own (routes, templates, allowed hosts) is
+//! parsed here, once, and kept parsed: the rest of the host never sees the strings.
+
+pub mod allowed_hosts;
+pub mod template;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
+
+use crate::router::RoutePattern;
+use allowed_hosts::{AllowList, AllowedHost};
+use template::{Template, is_valid_variable_name};
 
 /// A manifest problem, always tied to the field that caused it.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +62,15 @@ pub struct VariableDecl {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTrigger {
     /// `None` for a private endpoint (`route = { private = true }`): never routed.
-    pub route: Option<String>,
+    pub route: Option<TriggerRoute>,
     pub component: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerRoute {
+    /// As written in the manifest (`spin-matched-route`).
+    pub raw: String,
+    pub pattern: RoutePattern,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,9 +80,9 @@ pub struct ComponentDecl {
     pub source: PathBuf,
     pub key_value_stores: Vec<String>,
     pub sqlite_databases: Vec<String>,
-    pub allowed_outbound_hosts: Vec<String>,
+    pub allowed_outbound_hosts: AllowList,
     /// Component configuration: name -> template such as `"{{ api_token }}"`.
-    pub variables: BTreeMap<String, String>,
+    pub variables: BTreeMap<String, Template>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -220,40 +237,36 @@ fn parse_components(value: Option<&Value>, base: &Path) -> Result<BTreeMap<Strin
             &["build", "description", "tool"],
         )?;
 
-        let source = match table.get("source") {
-            Some(Value::String(s)) => base.join(s),
-            Some(Value::Table(_)) => {
-                return Err(ManifestError::new(
-                    format!("{field}.source"),
-                    "remote (url/digest) sources are not supported; give a local file path",
-                ));
-            }
-            Some(_) => {
-                return Err(ManifestError::new(
-                    format!("{field}.source"),
-                    "must be a file path string",
-                ));
-            }
-            None => return Err(ManifestError::new(format!("{field}.source"), "missing")),
-        };
+        let source = base.join(string_not_table(
+            table,
+            &field,
+            "source",
+            "a file path string",
+            "remote (url/digest) sources are not supported; give a local file path",
+        )?);
 
         let key_value_stores = label_list(table, &field, "key_value_stores")?;
         let sqlite_databases = label_list(table, &field, "sqlite_databases")?;
-        let allowed_outbound_hosts =
-            string_list(table, &field, "allowed_outbound_hosts")?.unwrap_or_default();
-        for (i, host) in allowed_outbound_hosts.iter().enumerate() {
-            crate::caps::outbound_http::AllowedHost::parse(host).map_err(|e| {
-                ManifestError::new(format!("{field}.allowed_outbound_hosts[{i}]"), e)
-            })?;
-        }
+        let allowed_outbound_hosts = string_list(table, &field, "allowed_outbound_hosts")?
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                AllowedHost::parse(host).map_err(|e| {
+                    ManifestError::new(format!("{field}.allowed_outbound_hosts[{i}]"), e)
+                })
+            })
+            .collect::<Result<AllowList>>()?;
 
-        let variables = string_table(table, &field, "variables")?;
-        for (name, template) in &variables {
-            let vfield = format!("{field}.variables.{name}");
-            check_variable_name(name, &vfield)?;
-            crate::caps::variables::Template::parse(template)
-                .map_err(|e| ManifestError::new(vfield, e))?;
-        }
+        let variables = string_table(table, &field, "variables")?
+            .into_iter()
+            .map(|(name, text)| {
+                let vfield = format!("{field}.variables.{name}");
+                check_variable_name(&name, &vfield)?;
+                let template = Template::parse(&text).map_err(|e| ManifestError::new(vfield, e))?;
+                Ok((name, template))
+            })
+            .collect::<Result<_>>()?;
         let environment = string_table(table, &field, "environment")?;
 
         out.insert(
@@ -319,22 +332,14 @@ fn parse_triggers(
             }
         }
 
-        let component = match t.get("component") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Table(_)) => {
-                return Err(ManifestError::new(
-                    format!("{field}.component"),
-                    "inline components are not supported; define it under [component.<id>]",
-                ));
-            }
-            Some(_) => {
-                return Err(ManifestError::new(
-                    format!("{field}.component"),
-                    "must be a component id string",
-                ));
-            }
-            None => return Err(ManifestError::new(format!("{field}.component"), "missing")),
-        };
+        let component = string_not_table(
+            t,
+            &field,
+            "component",
+            "a component id string",
+            "inline components are not supported; define it under [component.<id>]",
+        )?
+        .to_owned();
         if !components.contains_key(&component) {
             return Err(ManifestError::new(
                 format!("{field}.component"),
@@ -345,16 +350,18 @@ fn parse_triggers(
         let route = match t.get("route") {
             Some(Value::String(route)) => {
                 let route_field = format!("{field}.route");
-                let pattern = crate::router::RoutePattern::parse(route)
-                    .map_err(|e| ManifestError::new(&route_field, e))?;
-                let key = pattern.to_string();
-                if let Some(first) = seen_routes.insert(key, i) {
+                let pattern =
+                    RoutePattern::parse(route).map_err(|e| ManifestError::new(&route_field, e))?;
+                if let Some(first) = seen_routes.insert(pattern.to_string(), i) {
                     return Err(ManifestError::new(
                         route_field,
                         format!("route `{route}` duplicates trigger.http[{first}].route"),
                     ));
                 }
-                Some(route.clone())
+                Some(TriggerRoute {
+                    raw: route.clone(),
+                    pattern,
+                })
             }
             Some(Value::Table(r)) => {
                 if r.get("private").and_then(Value::as_bool) == Some(true) && r.len() == 1 {
@@ -400,6 +407,24 @@ fn as_table<'a>(value: &'a Value, field: &str) -> Result<&'a Table> {
     value
         .as_table()
         .ok_or_else(|| ManifestError::new(field, "must be a table"))
+}
+
+/// A required string field whose table form (which Spin also reads) tracker-host
+/// refuses with `table_refusal`.
+fn string_not_table<'a>(
+    table: &'a Table,
+    field: &str,
+    key: &str,
+    what: &str,
+    table_refusal: &str,
+) -> Result<&'a str> {
+    let path = format!("{field}.{key}");
+    match table.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(Value::Table(_)) => Err(ManifestError::new(path, table_refusal)),
+        Some(_) => Err(ManifestError::new(path, format!("must be {what}"))),
+        None => Err(ManifestError::new(path, "missing")),
+    }
 }
 
 fn opt_string(table: &Table, field: &str, key: &str) -> Result<Option<String>> {
@@ -486,14 +511,6 @@ fn string_table(table: &Table, field: &str, key: &str) -> Result<BTreeMap<String
                 .ok_or_else(|| ManifestError::new(format!("{path}.{k}"), "must be a string"))
         })
         .collect()
-}
-
-/// Spin's rule for variable names: lowercase ASCII letters, digits and underscores,
-/// starting with a letter.
-pub fn is_valid_variable_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn check_variable_name(name: &str, field: &str) -> Result<()> {
@@ -591,7 +608,7 @@ source = "web.wasm"
 
     #[test]
     fn the_repository_manifest_is_accepted() {
-        let text = include_str!("../../spin.toml");
+        let text = include_str!("../../../spin.toml");
         let m = parse(text, Path::new("/repo")).expect("spin.toml must be servable");
         assert!(m.components.contains_key("api"));
         assert!(m.components.contains_key("web"));

@@ -1,129 +1,79 @@
-//! `spin:sqlite/sqlite@3.0.0` on rusqlite: one file per database label under
-//! `<data>/sqlite/<label>.db`.
-//!
-//! An open `connection` resource owns one pooled rusqlite connection for the
-//! instance's lifetime, so a transaction issued as `BEGIN` ... `COMMIT` over
-//! several calls stays on one connection. See `database.rs` for the locking.
+//! The SQLite backend on local files: `<data>/sqlite/<label>.db`, each a
+//! [`Database`] (pool and writer lock; see `database.rs` for the locking).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use wasmtime::component::{HasData, Resource, ResourceTable};
 
-use super::bindings::spin::sqlite::sqlite::{self, Error, QueryResult, RowResult, Value};
+use super::{SqliteBackend, SqliteConnection};
+use crate::caps::Stored;
+use crate::caps::bindings::spin::sqlite::sqlite::{Error, QueryResult, RowResult, Value};
+use crate::data_dir::DataDir;
 use crate::database::{Checkout, Database, Held};
 
+pub const STORED: Stored = Stored::Databases("sqlite");
+
 /// The databases every component may ask for, opened at start-up.
-pub struct SqliteDatabases {
+pub struct SqliteFiles {
     by_label: BTreeMap<String, Arc<Database>>,
 }
 
-impl SqliteDatabases {
-    /// Opens `<dir>/<label>.db` for every label any component is granted.
-    pub fn open(dir: &Path, labels: impl IntoIterator<Item = String>) -> anyhow::Result<Self> {
+impl SqliteFiles {
+    /// Opens `<data>/sqlite/<label>.db` for every label any component is granted.
+    pub fn open(data: &DataDir, labels: &BTreeSet<String>) -> anyhow::Result<Self> {
         let mut by_label = BTreeMap::new();
         for label in labels {
-            let db = Database::open(&dir.join(format!("{label}.db")), "")?;
-            by_label.insert(label, db);
+            let db = Database::open(&STORED.path(data, label), "")?;
+            by_label.insert(label.clone(), db);
         }
         Ok(Self { by_label })
     }
+}
 
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Database>> {
-        self.by_label.values()
+#[async_trait::async_trait]
+impl SqliteBackend for SqliteFiles {
+    async fn connect(&self, database: &str) -> Result<Box<dyn SqliteConnection>, Error> {
+        let Some(db) = self.by_label.get(database) else {
+            return Err(Error::NoSuchDatabase);
+        };
+        match db.checkout().await {
+            Ok(checkout) => Ok(Box::new(FileConnection { checkout })),
+            Err(e) => Err(Error::Io(format!("{e:#}"))),
+        }
+    }
+
+    fn shutdown(&self) {
+        for db in self.by_label.values() {
+            db.shutdown();
+        }
     }
 }
 
-/// Per-instance state: which labels this component was granted.
-pub struct SqliteCtx {
-    databases: Arc<SqliteDatabases>,
-    granted: Arc<BTreeSet<String>>,
-}
-
-impl SqliteCtx {
-    pub fn new(databases: Arc<SqliteDatabases>, granted: Arc<BTreeSet<String>>) -> Self {
-        Self { databases, granted }
-    }
-}
-
-/// The host side of a guest `connection`.
-pub struct Connection {
+/// A pooled connection, checked out for one guest connection's life.
+struct FileConnection {
     checkout: Checkout,
 }
 
-pub struct SqliteView<'a> {
-    pub ctx: &'a mut SqliteCtx,
-    pub table: &'a mut ResourceTable,
-}
-
-pub struct Sqlite;
-
-impl HasData for Sqlite {
-    type Data<'a> = SqliteView<'a>;
-}
-
-pub fn add_to_linker<T: Send + 'static>(
-    linker: &mut wasmtime::component::Linker<T>,
-    view: fn(&mut T) -> SqliteView<'_>,
-) -> wasmtime::Result<()> {
-    sqlite::add_to_linker::<T, Sqlite>(linker, view)
-}
-
-impl sqlite::Host for SqliteView<'_> {}
-
-impl sqlite::HostConnection for SqliteView<'_> {
-    async fn open(
-        &mut self,
-        database: String,
-    ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        if !self.ctx.granted.contains(&database) {
-            // Spin answers AccessDenied for a label the component was not granted;
-            // a label no component declares at all is reported as unknown.
-            let known = self.ctx.databases.by_label.contains_key(&database);
-            return Ok(Err(if known {
-                Error::AccessDenied
-            } else {
-                Error::NoSuchDatabase
-            }));
-        }
-        let Some(db) = self.ctx.databases.by_label.get(&database) else {
-            return Ok(Err(Error::NoSuchDatabase));
-        };
-        match db.checkout().await {
-            Ok(checkout) => Ok(Ok(self.table.push(Connection { checkout })?)),
-            Err(e) => Ok(Err(Error::Io(format!("{e:#}")))),
-        }
-    }
-
+#[async_trait::async_trait]
+impl SqliteConnection for FileConnection {
     async fn execute(
         &mut self,
-        conn: Resource<Connection>,
         statement: String,
         parameters: Vec<Value>,
-    ) -> wasmtime::Result<Result<QueryResult, Error>> {
-        let checkout = &mut self.table.get_mut(&conn)?.checkout;
+    ) -> Result<QueryResult, Error> {
         let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
-        Ok(execute(checkout, statement, params).await)
+        execute(&mut self.checkout, statement, params).await
     }
 
-    async fn last_insert_rowid(&mut self, conn: Resource<Connection>) -> wasmtime::Result<i64> {
-        let conn = self.table.get(&conn)?;
-        Ok(conn
-            .checkout
+    fn last_insert_rowid(&self) -> i64 {
+        self.checkout
             .held()
-            .map_or(0, |h| h.conn.last_insert_rowid()))
+            .map_or(0, |h| h.conn.last_insert_rowid())
     }
 
-    async fn changes(&mut self, conn: Resource<Connection>) -> wasmtime::Result<u64> {
-        let conn = self.table.get(&conn)?;
-        Ok(conn.checkout.held().map_or(0, |h| h.conn.changes()))
-    }
-
-    async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
+    fn changes(&self) -> u64 {
+        self.checkout.held().map_or(0, |h| h.conn.changes())
     }
 }
 
