@@ -3,7 +3,7 @@
 
 WEB_DIR      := web
 WEB_STAMP    := $(WEB_DIR)/node_modules/.ci-stamp
-WEB_SOURCES  := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public -type f 2>/dev/null) $(WEB_DIR)/index.html \
+WEB_SOURCES  := $(shell find $(WEB_DIR)/src $(WEB_DIR)/public $(WEB_DIR)/pwa -type f 2>/dev/null) $(WEB_DIR)/index.html \
                 $(WEB_DIR)/vite.config.ts $(WEB_DIR)/tsconfig.json $(WEB_DIR)/package.json
 CHROMIUM_BIN ?= /usr/bin/chromium
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

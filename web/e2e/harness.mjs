@@ -108,6 +108,19 @@ export async function launchBrowser() {
   });
 }
 
+/**
+ * Chromium with a profile on disk (a persistent context): what installing the app
+ * needs, as Chromium offers no install from an off-the-record profile.
+ */
+export async function launchPersistent(userDataDir, options = {}) {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    viewport: DESKTOP,
+    ...options,
+  });
+}
+
 export const DESKTOP = { width: 1366, height: 900 };
 export const PHONE = { width: 390, height: 844 };
 

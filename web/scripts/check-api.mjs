@@ -43,8 +43,14 @@ const statusEnum = resolve(course.properties?.status).enum;
 if (Array.isArray(statusEnum) && JSON.stringify([...statusEnum].sort()) !== JSON.stringify(client.statuses)) {
   problems.push(`status values differ: server ${statusEnum.join(', ')}; client ${client.statuses.join(', ')}`);
 }
-for (const p of ['/api/courses/{id}', '/api/changes', '/api/import', '/api/export', '/api/export.csv', '/api/activity', '/api/settings/{key}']) {
+for (const p of ['/api/courses/{id}', '/api/changes', '/api/import', '/api/export', '/api/export.csv', '/api/activity', '/api/settings/{key}', '/api/calendar/token', '/api/calendar.ics']) {
   if (!(p in (spec.paths ?? {}))) problems.push(`path the client uses is not in the document: ${p}`);
+}
+// The calendar link's answers: the fields src/calendar/feed.ts reads.
+for (const [schemaName, fields] of [['FeedTokenStatus', ['active', 'createdAt']], ['FeedTokenCreated', ['path', 'token', 'url', 'createdAt']]]) {
+  const props = Object.keys(resolve(schemas[schemaName]).properties ?? {});
+  const lacking = fields.filter((f) => !props.includes(f));
+  if (lacking.length) problems.push(`${schemaName} lacks what the client reads: ${lacking.join(', ')}`);
 }
 if (problems.length) {
   console.error(`check-api: client types and ${specPath} disagree:\n  - ${problems.join('\n  - ')}`);

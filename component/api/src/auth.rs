@@ -8,7 +8,7 @@ use crate::http::Request;
 pub const TOKEN_VARIABLE: &str = "api_token";
 
 /// Compare without an early exit, so timing says nothing about the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

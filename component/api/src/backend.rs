@@ -105,6 +105,9 @@ pub trait Backend {
     /// A Spin variable; `Ok(None)` when it is not defined.
     fn variable(&self, name: &str) -> Result<Option<String>, BackendError>;
 
+    /// `len` bytes from a cryptographically secure source (secrets are made of them).
+    fn random_bytes(&self, len: usize) -> Result<Vec<u8>, BackendError>;
+
     /// Milliseconds since the Unix epoch.
     fn now_millis(&self) -> i64 {
         std::time::SystemTime::now()

@@ -59,6 +59,23 @@ impl Date {
         let (year, month, day) = self.0.to_calendar_date();
         format!("{}/{day}/{year}", u8::from(month))
     }
+
+    /// `YYYYMMDD`, iCalendar's DATE form.
+    pub fn basic(&self) -> String {
+        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+    }
+
+    /// The day after (an all-day calendar event ends there, exclusively).
+    pub fn next_day(&self) -> Date {
+        let days = days_from_civil(i64::from(self.year), self.month, self.day) + 1;
+        let (year, month, day) = civil_from_days(days);
+        Date {
+            // Four-digit years stay four digits: far from i32's limits.
+            year: i32::try_from(year).unwrap_or(i32::MAX),
+            month,
+            day,
+        }
+    }
 }
 
 fn digits(s: &str) -> Option<u32> {
@@ -130,6 +147,21 @@ pub fn normalize_timestamp(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_day_crosses_months_years_and_leap_days() {
+        let next = |s: &str| Date::parse_iso(s).map(|d| d.next_day().iso());
+        assert_eq!(next("2025-12-26").as_deref(), Some("2025-12-27"));
+        assert_eq!(next("2025-01-31").as_deref(), Some("2025-02-01"));
+        assert_eq!(next("2024-02-28").as_deref(), Some("2024-02-29"));
+        assert_eq!(next("2024-02-29").as_deref(), Some("2024-03-01"));
+        assert_eq!(next("2025-02-28").as_deref(), Some("2025-03-01"));
+        assert_eq!(next("2025-12-31").as_deref(), Some("2026-01-01"));
+        assert_eq!(
+            Date::parse_iso("2025-03-09").map(|d| d.basic()).as_deref(),
+            Some("20250309")
+        );
+    }
 
     #[test]
     fn iso_dates_must_exist_on_the_calendar() {

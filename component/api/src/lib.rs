@@ -8,11 +8,13 @@
 pub mod activity;
 pub mod auth;
 pub mod backend;
+pub mod calendar;
 pub mod cors;
 pub mod csv;
 pub mod dates;
 pub mod errors;
 pub mod http;
+pub mod ics;
 pub mod model;
 pub mod routes;
 pub mod settings;

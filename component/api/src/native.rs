@@ -162,4 +162,11 @@ impl Backend for NativeBackend {
     fn variable(&self, name: &str) -> Result<Option<String>, BackendError> {
         Ok(self.variables.get(name).cloned())
     }
+
+    fn random_bytes(&self, len: usize) -> Result<Vec<u8>, BackendError> {
+        let mut bytes = vec![0; len];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| BackendError::Other(format!("random source: {e}")))?;
+        Ok(bytes)
+    }
 }

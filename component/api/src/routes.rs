@@ -3,6 +3,7 @@
 use crate::activity;
 use crate::auth;
 use crate::backend::Backend;
+use crate::calendar;
 use crate::cors::Cors;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Request, Response, etag_for, etag_matches};
@@ -12,6 +13,7 @@ use crate::store;
 use crate::sync::{self, Outcome};
 use crate::transfer;
 use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
 
 /// Bodies of ordinary requests.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -76,6 +78,14 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/openapi.json",
         methods: &["GET"],
+    },
+    Route {
+        path: calendar::FEED_PATH,
+        methods: &["GET"],
+    },
+    Route {
+        path: calendar::TOKEN_PATH,
+        methods: &["GET", "POST", "DELETE"],
     },
 ];
 
@@ -142,7 +152,8 @@ pub fn handle(b: &impl Backend, req: &Request) -> Response {
 
 fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     let is_api = req.path == "/api" || req.path.starts_with("/api/");
-    if is_api {
+    // Calendar apps cannot send the API token: the feed checks its own token.
+    if is_api && !calendar::is_feed_request(req) {
         auth::check(b, req)?;
     }
     let Some((route, param)) = match_route(&req.path) else {
@@ -170,6 +181,10 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
         ("/api/settings/{key}", "GET") => get_setting(b, param),
         ("/api/settings/{key}", "DELETE") => delete_setting(b, param),
         ("/api/settings/{key}", _) => set_setting(b, req, param),
+        (calendar::FEED_PATH, _) => calendar_feed(b, req),
+        (calendar::TOKEN_PATH, "GET") => feed_token_status(b),
+        (calendar::TOKEN_PATH, "POST") => create_feed_token(b, req),
+        (calendar::TOKEN_PATH, _) => revoke_feed_token(b),
         (path, method) => {
             store::ensure_schema(b)?;
             match (path, method) {
@@ -419,4 +434,65 @@ fn activity_log(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     let limit = int_param(req, "limit", DEFAULT_ACTIVITY_LIMIT, 1, MAX_ACTIVITY_LIMIT)?;
     let entries = activity::list(b, limit)?;
     Ok(Response::json(200, &json!({ "entries": entries })))
+}
+
+fn calendar_feed(b: &impl Backend, req: &Request) -> ApiResult<Response> {
+    // The token first: a request without the right one touches no course data.
+    calendar::check(b, req.query_param("token").as_deref())?;
+    store::ensure_schema(b)?;
+    let courses = store::live_courses(b)?;
+    let body = calendar::render(&courses, calendar::request_origin(req).as_deref());
+    // The body is small and rendered anyway: its hash is an exact validator.
+    let hash = Sha256::digest(body.as_bytes());
+    let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"ics-{tag}\"");
+    // The URL holds a secret: no shared cache may keep the answer.
+    let cache = "private, no-cache";
+    if not_modified(req, &etag) {
+        return Ok(Response::not_modified(&etag).with_header("cache-control", cache));
+    }
+    Ok(Response::new(200)
+        .with_header("content-type", "text/calendar; charset=utf-8")
+        .with_header(
+            "content-disposition",
+            "inline; filename=\"skilltrack-deadlines.ics\"",
+        )
+        .with_header("etag", &etag)
+        .with_header("cache-control", cache)
+        .with_body(body.into_bytes()))
+}
+
+fn feed_token_status(b: &impl Backend) -> ApiResult<Response> {
+    let since = calendar::active_since(b)?;
+    Ok(Response::json(
+        200,
+        &json!({"active": since.is_some(), "createdAt": since}),
+    ))
+}
+
+/// Makes a new feed link (revoking the previous one) and answers it: the one time
+/// the token is shown.
+fn create_feed_token(b: &impl Backend, req: &Request) -> ApiResult<Response> {
+    let new = calendar::create(b)?;
+    let path = calendar::feed_path(&new.token);
+    let url = calendar::request_origin(req).map(|o| format!("{o}{path}"));
+    Ok(Response::json(
+        201,
+        &json!({
+            "active": true,
+            "createdAt": new.created_at,
+            "token": new.token,
+            "path": path,
+            "url": url,
+        }),
+    )
+    .with_header("cache-control", "no-store"))
+}
+
+fn revoke_feed_token(b: &impl Backend) -> ApiResult<Response> {
+    let revoked = calendar::revoke(b)?;
+    Ok(Response::json(
+        200,
+        &json!({"active": false, "revoked": revoked}),
+    ))
 }

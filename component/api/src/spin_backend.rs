@@ -100,6 +100,13 @@ impl Backend for SpinBackend {
             Err(e) => Err(BackendError::Other(format!("variables: {e:?}"))),
         }
     }
+
+    fn random_bytes(&self, len: usize) -> Result<Vec<u8>, BackendError> {
+        // wasi:random/random, which every WASI 0.2 host provides (the `wasi` crate
+        // is the one spin-sdk itself links).
+        let len = u64::try_from(len).map_err(|e| BackendError::Other(e.to_string()))?;
+        Ok(wasi::random::random::get_random_bytes(len))
+    }
 }
 
 /// Read the body, keeping at most `limit + 1` bytes (enough for the handler

@@ -62,6 +62,13 @@ mod tests {
     }
 
     #[test]
+    fn the_web_app_manifest_has_its_registered_type_and_is_compressed() {
+        let t = for_file_name("manifest.webmanifest");
+        assert_eq!(t, "application/manifest+json");
+        assert!(is_compressible(t));
+    }
+
+    #[test]
     fn extension_match_ignores_case() {
         assert_eq!(for_file_name("LOGO.SVG"), "image/svg+xml");
         assert_eq!(for_file_name("font.WOFF2"), "font/woff2");

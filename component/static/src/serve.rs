@@ -228,6 +228,26 @@ mod tests {
             }),
             br: None,
         },
+        Asset {
+            path: "/manifest.webmanifest",
+            content_type: "application/manifest+json",
+            identity: Representation {
+                etag: "\"mf\"",
+                body: b"{}",
+            },
+            gzip: None,
+            br: None,
+        },
+        Asset {
+            path: "/sw.js",
+            content_type: "text/javascript; charset=utf-8",
+            identity: Representation {
+                etag: "\"sw\"",
+                body: b"self.addEventListener('fetch', () => {});",
+            },
+            gzip: None,
+            br: None,
+        },
     ];
 
     fn get(target: &str) -> Request<'_> {
@@ -270,6 +290,26 @@ mod tests {
         let resp = respond(&get("/favicon.svg"), TABLE);
         assert_eq!(resp.status, 200);
         assert_eq!(resp.header("cache-control"), Some("no-cache"));
+    }
+
+    #[test]
+    fn the_manifest_and_the_service_worker_revalidate_on_every_use() {
+        // Both keep their names across releases: a stale copy would pin an old
+        // version of the app (the worker) or of its icons (the manifest).
+        let resp = respond(&get("/manifest.webmanifest"), TABLE);
+        assert_eq!(resp.status, 200);
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/manifest+json")
+        );
+        assert_eq!(resp.header("cache-control"), Some(REVALIDATE));
+        let mut req = get("/manifest.webmanifest");
+        req.if_none_match = Some("\"mf\"");
+        assert_eq!(respond(&req, TABLE).status, 304);
+
+        let resp = respond(&get("/sw.js"), TABLE);
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.header("cache-control"), Some(REVALIDATE));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod openapi_check;
 
 pub mod auth;
+pub mod calendar;
 pub mod cors;
 pub mod courses;
 pub mod feed;
@@ -376,6 +377,11 @@ macro_rules! api_suite {
             openapi::the_document_uses_only_the_schema_keywords_the_checker_enforces,
             openapi::the_checker_rejects_what_the_schema_forbids,
             openapi::a_tour_of_every_endpoint_conforms_to_the_document,
+            calendar::a_feed_link_is_shown_once_and_revoking_it_answers_404,
+            calendar::with_an_api_token_the_feed_link_is_separate_from_it,
+            calendar::the_feed_has_one_all_day_event_per_deadline_with_stable_uids,
+            calendar::the_feed_answers_304_until_a_course_changes,
+            calendar::hostile_titles_and_notes_survive_a_real_icalendar_parser,
         );
     };
     (core: $target:expr) => {

@@ -150,6 +150,13 @@ pub fn a_tour_of_every_endpoint_conforms_to_the_document(t: &dyn Target) {
     );
     api.get("/api/activity");
     api.get("/api/openapi.json");
+    api.get("/api/calendar/token");
+    let link = api.request("POST", "/api/calendar/token", &[], None).json();
+    let feed = link["path"].as_str().expect("feed path");
+    let etag = api.get(feed).header("etag").expect("feed etag");
+    api.get_with(feed, &[("if-none-match", &etag)]);
+    api.get("/api/calendar.ics?token=nope");
+    api.delete("/api/calendar/token");
     api.request("OPTIONS", "/api/courses", &[], None);
     api.get("/api/nowhere");
 }

@@ -8,6 +8,9 @@ use skilltrack_api::{Request, handle};
 
 pub struct NativeTarget;
 
+/// The host name requests are addressed to: no socket is involved.
+const NATIVE_HOST: &str = "native.localhost";
+
 pub struct NativeClient {
     backend: NativeBackend,
     dir: tempfile::TempDir,
@@ -51,6 +54,9 @@ impl Client for NativeClient {
         for (name, value) in headers {
             req = req.with_header(name, value);
         }
+        // What Spin and tracker-host tell every component: the URL as the client
+        // sent it (the calendar feed builds its links from its origin).
+        req = req.with_header("spin-full-url", &format!("http://{NATIVE_HOST}{path}"));
         let resp = handle(&self.backend, req);
         Reply {
             status: resp.status,

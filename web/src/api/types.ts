@@ -79,3 +79,19 @@ export interface ActivityEntry {
   title?: string;
   detail?: unknown;
 }
+
+/** `GET /api/calendar/token`: whether a calendar feed link exists (its token is not shown again). */
+export interface FeedTokenStatus {
+  active: boolean;
+  createdAt: string | null;
+}
+
+/** `POST /api/calendar/token`: a new feed link; the one time its token is shown. */
+export interface FeedTokenCreated {
+  active: true;
+  createdAt: string;
+  token: string;
+  /** `/api/calendar.ics?token=...` */
+  path: string;
+  url: string | null;
+}

@@ -17,10 +17,18 @@ type View = 'dashboard' | 'library' | 'data';
 
 function viewFromHash(): View {
   const h = location.hash.replace(/^#\/?/, '');
+  if (courseFromHash()) return 'library';
   return h === 'library' || h === 'data' ? h : 'dashboard';
 }
 
-export function App() {
+/** `#/course/<id>`: the link the calendar feed gives each course. */
+function courseFromHash(): string | null {
+  const m = /^#\/course\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+  return m ? m[1] : null;
+}
+
+/** `updated`: this start runs a new version of the app (see app/update.ts). */
+export function App({ updated = false }: { updated?: boolean }) {
   const engine = useEngine();
   const { courses, notices } = useSync();
   const [view, setView] = useState<View>(viewFromHash);
@@ -31,12 +39,28 @@ export function App() {
   const [toasts, setToasts] = useState<{ id: number; message: string }[]>([]);
   const toastSeq = useRef(0);
   const main = useRef<HTMLElement>(null);
+  const [showUpdated, setShowUpdated] = useState(updated);
+  const [linkedCourse, setLinkedCourse] = useState<string | null>(courseFromHash);
 
   useEffect(() => {
-    const onHash = () => setView(viewFromHash());
+    const onHash = () => {
+      setView(viewFromHash());
+      setLinkedCourse(courseFromHash());
+    };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
+
+  // A course link opens that course once it is in the local copy (at once on a
+  // device that has it, after the first pull on a new one).
+  useEffect(() => {
+    if (!linkedCourse) return;
+    const course = courses.find((c) => c.id === linkedCourse);
+    if (!course) return;
+    setLinkedCourse(null);
+    history.replaceState(null, '', '#/library');
+    setEditing({ open: true, course });
+  }, [linkedCourse, courses]);
 
   const go = useCallback((v: View) => {
     location.hash = `#/${v}`;
@@ -170,6 +194,14 @@ export function App() {
       <TokenDialog />
 
       <div className="toasts" aria-live="polite">
+        {showUpdated && (
+          <div className="toast update" role="status" data-testid="update-notice">
+            <span>Updated to the new version</span>
+            <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => setShowUpdated(false)}>
+              ×
+            </button>
+          </div>
+        )}
         {notices.map((n) => (
           <div key={`n${n.id}`} className="toast conflict" role="alert" data-testid="conflict-notice">
             <span>{n.message}</span>

@@ -32,7 +32,13 @@ export function systemTheme(): Theme {
 }
 
 export function applyTheme(t: Theme): void {
-  document.documentElement.dataset.theme = t;
+  const root = document.documentElement;
+  root.dataset.theme = t;
+  // The browser's (and an installed app's) title bar follows the theme shown, which
+  // may differ from the system's: both theme-color metas take its background.
+  const background = getComputedStyle(root).getPropertyValue('--bg').trim();
+  if (!background) return;
+  for (const meta of document.querySelectorAll<HTMLMetaElement>('meta[name="theme-color"]')) meta.content = background;
 }
 
 function rememberTheme(t: Theme): void {

@@ -1,5 +1,7 @@
 import { useRef, useState, type DragEvent } from 'react';
 import { useEngine, useSync } from '../app/sync-context';
+import { currentBuild } from '../app/update';
+import { CalendarFeed } from '../calendar/CalendarFeed';
 import { useUi } from '../app/ui-context';
 import { sampleCourses } from '../library/samples';
 import { downloadExport, importBackup, type ImportOutcome } from '../sync/api';
@@ -190,6 +192,8 @@ export function DataView() {
         </div>
       </section>
 
+      <CalendarFeed />
+
       {courses.length === 0 && (
         <section className="card panel" aria-labelledby="h-samples">
           <h2 id="h-samples">Just looking?</h2>
@@ -199,6 +203,11 @@ export function DataView() {
           </button>
         </section>
       )}
+
+      <p className="muted app-version" data-testid="app-version">
+        SkillTrack {__APP_VERSION__}
+        {currentBuild() ? ` · build ${currentBuild()}` : ''}
+      </p>
     </div>
   );
 }
