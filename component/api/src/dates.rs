@@ -62,19 +62,14 @@ impl Date {
 
     /// `YYYYMMDD`, iCalendar's DATE form.
     pub fn basic(&self) -> String {
-        format!("{:04}{:02}{:02}", self.year, self.month, self.day)
+        let (year, month, day) = self.0.to_calendar_date();
+        format!("{year:04}{:02}{day:02}", u8::from(month))
     }
 
-    /// The day after (an all-day calendar event ends there, exclusively).
+    /// The day after (an all-day calendar event ends there, exclusively). Years
+    /// stop at 2999, far inside `time`'s calendar, so there always is one.
     pub fn next_day(&self) -> Date {
-        let days = days_from_civil(i64::from(self.year), self.month, self.day) + 1;
-        let (year, month, day) = civil_from_days(days);
-        Date {
-            // Four-digit years stay four digits: far from i32's limits.
-            year: i32::try_from(year).unwrap_or(i32::MAX),
-            month,
-            day,
-        }
+        Date(self.0.next_day().unwrap_or(self.0))
     }
 }
 
