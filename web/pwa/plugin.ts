@@ -102,7 +102,7 @@ export function pwa(): Plugin {
         for (const icon of ICONS) {
           const png = await renderIcon(svg, icon);
           // Content-hashed names under assets/: served as immutable, like vite's own.
-          const fileName = `assets/${icon.key}-${hash(png, 10)}.png`;
+          const fileName = `assets/${icon.key}-${hash(png, 8)}.png`;
           this.emitFile({ type: 'asset', fileName, source: png });
           icons.push({ ...icon, fileName });
         }
