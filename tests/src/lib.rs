@@ -5,6 +5,7 @@
 //! scenarios every store and runtime must pass are in [`suite`], the ways to serve
 //! them in [`targets`]; see docs/testing.md.
 
+pub mod postgres;
 pub mod process;
 pub mod suite;
 pub mod targets;

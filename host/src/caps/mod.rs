@@ -9,6 +9,7 @@
 
 pub mod key_value;
 pub mod outbound_http;
+pub mod postgres;
 pub mod sqlite;
 pub mod variables;
 
@@ -30,6 +31,7 @@ pub(crate) mod bindings {
         with: {
             "spin:sqlite/sqlite.connection": super::sqlite::Connection,
             "fermyon:spin/key-value.store": super::key_value::Store,
+            "spin:postgres/postgres.connection": super::postgres::Connection,
         },
     });
 }
@@ -203,4 +205,5 @@ capabilities! {
     key_value: key_value::KeyValue,
     variables: variables::Variables,
     outbound_http: outbound_http::OutboundHttp,
+    postgres: postgres::Postgres,
 }

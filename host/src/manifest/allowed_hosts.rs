@@ -30,6 +30,8 @@ fn default_port(scheme: &str) -> Option<u16> {
     match scheme {
         "http" => Some(80),
         "https" => Some(443),
+        // As Spin: `postgres://db.example.com` means PostgreSQL's own port.
+        "postgres" => Some(5432),
         _ => None,
     }
 }
@@ -153,6 +155,13 @@ impl FromIterator<AllowedHost> for AllowList {
 }
 
 impl AllowList {
+    /// Whether a connection to `scheme://host:port` is listed (non-HTTP
+    /// capabilities, e.g. PostgreSQL, check the address they are about to dial).
+    pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.0.iter().any(|a| a.allows(scheme, host, port))
+    }
+
     pub fn allows_uri(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme().unwrap_or(&Scheme::HTTPS).as_str();
         let Some(host) = uri.host() else {
@@ -210,6 +219,15 @@ mod tests {
         assert!(!allowed(&l, "https://badexample.com/"));
         assert!(allowed(&l, "http://localhost:8005/"));
         assert!(!allowed(&l, "http://localhost:8011/"));
+    }
+
+    #[test]
+    fn postgres_entries_default_to_port_5432() {
+        let l = list(&["postgres://db.internal", "postgres://127.0.0.1:6000"]);
+        assert!(l.allows("postgres", "db.internal", 5432));
+        assert!(!l.allows("postgres", "db.internal", 5433));
+        assert!(l.allows("postgres", "127.0.0.1", 6000));
+        assert!(!l.allows("https", "db.internal", 5432));
     }
 
     #[test]

@@ -1,0 +1,172 @@
+//! A real PostgreSQL server for a test: `initdb` and `pg_ctl` from
+//! `/usr/lib/postgresql/15/bin` (Debian's `postgresql`, installed by `make deps`)
+//! on a temp dir, listening on a free loopback port, stopped on drop.
+//!
+//! PostgreSQL refuses to run as root, and CI runs as root: then the server runs as
+//! `nobody`, with the temp dir handed to it.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Where Debian's PostgreSQL 15 server binaries are (`$PG_BIN` overrides).
+fn bin_dir() -> PathBuf {
+    std::env::var_os("PG_BIN")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+}
+
+/// The database user the server is initialised with (trust authentication).
+pub const USER: &str = "tracker";
+
+/// A running server; stopped (immediately: it holds only test data) on drop.
+pub struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    /// The uid/gid the server runs as when the tests run as root.
+    run_as: Option<(u32, u32)>,
+    // Removed after the server has stopped (fields drop in order).
+    dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    /// Starts a server, or prints `skipped: postgresql not found` and answers `None`
+    /// when the binaries are absent.
+    pub fn start() -> Option<Postgres> {
+        let bin = bin_dir();
+        if !bin.join("initdb").exists() || !bin.join("pg_ctl").exists() {
+            eprintln!(
+                "skipped: postgresql not found ({} has no initdb/pg_ctl; `make deps` installs it)",
+                bin.display()
+            );
+            return None;
+        }
+        let run_as = unprivileged_user();
+        let dir = tempfile::tempdir().expect("postgres temp dir");
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown temp dir");
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("temp dir mode");
+        let data = dir.path().join("data");
+        let port = crate::free_port();
+        let pg = Postgres {
+            bin,
+            data,
+            port,
+            run_as,
+            dir,
+        };
+        pg.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                pg.data.as_os_str(),
+                "-U".as_ref(),
+                USER.as_ref(),
+                "--auth=trust".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        );
+        // Loopback TCP only; the socket dir is the temp dir (the system one may not
+        // be writable); no fsync: the data is thrown away.
+        let options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            pg.dir.path().display()
+        );
+        let log = pg.dir.path().join("server.log");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                pg.data.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "start".as_ref(),
+            ],
+        );
+        Some(pg)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The address of database `postgres` for [`USER`], without TLS.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://{USER}@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        )
+    }
+
+    fn command(&self, tool: &str) -> Command {
+        let mut cmd = Command::new(self.bin.join(tool));
+        cmd.current_dir(self.dir.path());
+        if let Some((uid, gid)) = self.run_as {
+            // std drops root's supplementary groups when it sets the uid.
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    fn run(&self, tool: &str, args: &[&std::ffi::OsStr]) -> Output {
+        let out = self
+            .command(tool)
+            .args(args)
+            .output()
+            .expect("run a postgres tool");
+        assert!(
+            out.status.success(),
+            "{tool} failed: {}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// `nobody`'s uid and gid when this process is root (PostgreSQL will not run as
+/// root), else `None`.
+fn unprivileged_user() -> Option<(u32, u32)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return None;
+    }
+    let name = c"nobody";
+    // SAFETY: a NUL-terminated name; the result is read before any other getpw* call.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    assert!(
+        !pw.is_null(),
+        "running as root and there is no `nobody` user"
+    );
+    // SAFETY: non-null, points to libc's static passwd record.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    Some((uid, gid))
+}
