@@ -6,6 +6,11 @@
 //! maps only with extra crates (dates, times, UUID, numeric, ranges, intervals) are
 //! refused as parameters and come back as `unsupported` with their raw bytes.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "the WIT's error carries PostgreSQL's error fields and is what the guest receives"
+)]
+
 use std::error::Error as StdError;
 
 use bytes::BytesMut;
