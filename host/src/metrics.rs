@@ -133,6 +133,8 @@ pub struct Registry {
     swaps: Mutex<SwapCounts>,
     /// Requests no route matched.
     pub unrouted: AtomicU64,
+    /// Connection limits of both listeners (`conn_limits`).
+    pub connections: crate::conn_limits::ConnCounters,
 }
 
 impl Registry {
@@ -265,6 +267,8 @@ impl Registry {
                 );
             }
         }
+
+        self.connections.render(&mut out);
 
         out.push_str("# HELP tracker_component_info The version each component serves now.\n# TYPE tracker_component_info gauge\n");
         for (component, sha) in active {
