@@ -337,9 +337,10 @@ fn a_stalled_body_gets_a_408_and_stores_nothing() {
             .expect("send half the body");
         read_response(&mut stream).expect("a response to the stalled request")
     };
-    let new = serde_json::to_string(&course("stalled", "Never stored")).expect("json");
+    let new = serde_json::to_string(&[course("stalled", "Never stored")]).expect("json");
     let changed = serde_json::to_string(&course("kept", "Changed")).expect("json");
     for (method, path, body) in [
+        // POST replaces the whole list: a truncated one would lose `kept`.
         ("POST", "/api/courses", &new),
         ("PUT", "/api/courses/kept", &changed),
     ] {
@@ -406,4 +407,80 @@ fn slow_processing_and_a_slow_but_steady_body_still_finish() {
     }
     let (status, body) = read_response(&mut stream).expect("a response");
     assert_eq!((status, body.as_str()), (200, "read 800 bytes"));
+}
+
+/// A host limited to a few open files, serving the misbehave app.
+fn start_with_open_files(app: &host_support::MisbehaveApp, limit: u64, args: &[&str]) -> Host {
+    Host::start_with(HostOptions {
+        manifest: Some(app.manifest.clone()),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        ready_path: Some("/ok".into()),
+        max_open_files: Some(limit),
+        ..HostOptions::default()
+    })
+}
+
+#[test]
+fn the_default_cap_keeps_the_host_below_its_open_file_limit() {
+    let app = misbehave_app("/...", "");
+    let host = start_with_open_files(&app, 256, &[]);
+    assert!(
+        host.log().contains("max_connections=128"),
+        "the cap is half the open-file limit:\n{}",
+        host.log()
+    );
+    // More idle connections than the host has descriptors.
+    let held: Vec<TcpStream> = (0..300).map(|_| connect(host.port())).collect();
+    let started = Instant::now();
+    assert_eq!(get(host.port(), "/ok"), (200, "ok".to_string()));
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        metric(&host, "tracker_accept_errors_total{listener=\"http\"}"),
+        0
+    );
+    assert!(metric(&host, "tracker_connections_shed_total{listener=\"http\"}") >= 300 - 128);
+    assert!(
+        !host.log().contains("Too many open files"),
+        "{}",
+        host.log()
+    );
+    drop(held);
+}
+
+#[test]
+fn failed_accepts_back_off_are_counted_and_logged_at_a_bounded_rate() {
+    let app = misbehave_app("/...", "");
+    // A cap above the file limit: accepts fail before it is reached.
+    let host = start_with_open_files(&app, 128, &["--max-connections", "1000"]);
+    assert!(host.log().contains("is not below the open-file limit"));
+    let held: Vec<TcpStream> = (0..150).map(|_| connect(host.port())).collect();
+    std::thread::sleep(Duration::from_secs(3));
+    drop(held);
+
+    // Once the clients let go the host serves again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut stream = connect(host.port());
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("read timeout");
+        let _ =
+            stream.write_all(b"GET /ok HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        if read_response(&mut stream).is_some_and(|(status, _)| status == 200) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the host did not recover:\n{}",
+            host.log()
+        );
+    }
+    let failures = metric(&host, "tracker_accept_errors_total{listener=\"http\"}");
+    let logged = host.log().matches("accept failed").count();
+    assert!(failures > 0, "{}", host.log());
+    assert!(
+        (1..=2).contains(&logged) && (logged as u64) < failures,
+        "{failures} failed accepts, {logged} logged:\n{}",
+        host.log()
+    );
 }
