@@ -411,14 +411,16 @@ pub struct Tracker {
     counters: Arc<ListenerCounters>,
     shutting_down: AtomicBool,
     registry: Mutex<Registry>,
+    /// Signalled whenever a connection closes (see `wait_for_room`).
+    closed: Notify,
 }
 
 #[derive(Default)]
 struct Registry {
     conns: HashMap<u64, Arc<ConnShared>>,
     next_id: u64,
-    /// Connections chosen to be shed that have not closed yet: they no longer count
-    /// against the cap, so one burst does not shed twice.
+    /// Connections chosen to be shed that have not closed yet: room is on its way,
+    /// so the next connection does not shed more.
     shedding: usize,
     /// Rate limit of the "at the cap" warning.
     last_warning: Option<Instant>,
@@ -447,6 +449,7 @@ impl Tracker {
             counters,
             shutting_down: AtomicBool::new(false),
             registry: Mutex::default(),
+            closed: Notify::new(),
         });
         let weak = Arc::downgrade(&tracker);
         tokio::spawn(reaper(weak, limits.reap_period()));
@@ -466,7 +469,9 @@ impl Tracker {
     }
 
     /// Takes a new connection under watch, or refuses it (a best-effort 503, then
-    /// closed) when the cap is reached and no open connection is idle.
+    /// closed) when the cap is reached and no open connection is idle. At the cap
+    /// the connection is admitted once idle ones are told to close; the accept loop
+    /// then waits for them (`wait_for_room`), so descriptors stay at about the cap.
     pub fn admit(self: &Arc<Self>, stream: TcpStream) -> Option<(TokioIo<TrackedStream>, Conn)> {
         // Responses are written whole; waiting for ACKs (Nagle) would only add latency.
         let _ = stream.set_nodelay(true);
@@ -476,11 +481,12 @@ impl Tracker {
             self.limits.body_read_timeout,
         ));
         let mut registry = self.registry();
-        let counted = registry.conns.len() - registry.shedding;
-        if counted >= self.limits.max_connections {
-            let shed = self.shed_idle(&mut registry);
-            self.warn_at_cap(&mut registry, shed);
-            if shed == 0 {
+        if registry.conns.len() >= self.limits.max_connections {
+            if registry.shedding == 0 {
+                let shed = self.shed_idle(&mut registry);
+                self.warn_at_cap(&mut registry, shed);
+            }
+            if registry.shedding == 0 {
                 drop(registry);
                 self.counters.refused.fetch_add(1, Ordering::Relaxed);
                 refuse(&stream);
@@ -562,6 +568,28 @@ impl Tracker {
         }
         drop(registry);
         self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        self.closed.notify_waiters();
+    }
+
+    /// Returns once the connections are back within the cap, or after a second: the
+    /// accept loop waits here after admitting past the cap, so the next clients wait
+    /// in the kernel's backlog (holding no descriptor) while shed connections close.
+    /// Bounded, because a connection told to close that had just started a request
+    /// finishes it first.
+    pub async fn wait_for_room(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let closed = self.closed.notified();
+            let mut closed = pin!(closed);
+            // Registered before the check, so a close in between is not missed.
+            closed.as_mut().enable();
+            if self.registry().conns.len() <= self.limits.max_connections {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, closed).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Wakes every connection whose verdict is no longer "keep".

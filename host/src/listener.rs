@@ -35,6 +35,10 @@ pub async fn accept_until(
                     if let Some((io, conn)) = tracker.admit(stream) {
                         on_conn(io, conn, peer);
                     }
+                    tokio::select! {
+                        () = tracker.wait_for_room() => {}
+                        () = &mut shutdown => break,
+                    }
                 }
                 Err(e) => {
                     tracker.counters().accept_failed();
