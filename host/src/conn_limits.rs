@@ -566,9 +566,13 @@ impl Tracker {
         if registry.conns.remove(&id).is_some() && shared.shed.load(Ordering::Relaxed) {
             registry.shedding -= 1;
         }
+        // Only the accept loop waits, and only while over the cap.
+        let waited_on = registry.conns.len() >= self.limits.max_connections;
         drop(registry);
         self.counters.open.fetch_sub(1, Ordering::Relaxed);
-        self.closed.notify_waiters();
+        if waited_on {
+            self.closed.notify_waiters();
+        }
     }
 
     /// Returns once the connections are back within the cap, or after a second: the
@@ -577,6 +581,10 @@ impl Tracker {
     /// Bounded, because a connection told to close that had just started a request
     /// finishes it first.
     pub async fn wait_for_room(&self) {
+        // The common case, without a lock: well within the cap.
+        if self.counters.open.load(Ordering::Relaxed) < self.limits.max_connections as u64 {
+            return;
+        }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
         loop {
             let closed = self.closed.notified();
