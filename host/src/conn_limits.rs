@@ -42,11 +42,10 @@ const DEFAULT_HEADER_READ_TIMEOUT: &str = "10s";
 const DEFAULT_BODY_READ_TIMEOUT: &str = "10s";
 const DEFAULT_IDLE_TIMEOUT: &str = "75s";
 const DEFAULT_SEND_TIMEOUT: &str = "60s";
-/// The derived connection cap never exceeds this: each open connection costs buffers
-/// and a task, and one host rarely needs more behind an ingress.
-const MAX_DERIVED_CONNECTIONS: u64 = 10_000;
-/// Used when the open-file limit cannot be read or is unlimited.
-const FALLBACK_CONNECTIONS: usize = 1_024;
+/// The derived connection cap never exceeds this (also the cap with no open-file
+/// limit): each open connection costs buffers and a task, and one host rarely needs
+/// more behind an ingress.
+const MAX_DERIVED_CONNECTIONS: usize = 10_000;
 /// The admin API serves operators and a metrics scraper: a handful of connections.
 const ADMIN_MAX_CONNECTIONS: usize = 64;
 
@@ -98,11 +97,12 @@ impl ConnArgs {
     /// default cap from it and logs both.
     pub fn resolve(&self, request_timeout: Duration) -> anyhow::Result<ConnLimits> {
         let files = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-        let derived = match files.current {
-            Some(soft) => usize::try_from((soft / 2).min(MAX_DERIVED_CONNECTIONS))
-                .unwrap_or(FALLBACK_CONNECTIONS),
-            None => MAX_DERIVED_CONNECTIONS as usize,
-        };
+        // Half: the other half is for databases, outbound requests and the admin API.
+        let derived = files.current.map_or(MAX_DERIVED_CONNECTIONS, |soft| {
+            usize::try_from(soft / 2)
+                .unwrap_or(usize::MAX)
+                .clamp(1, MAX_DERIVED_CONNECTIONS)
+        });
         let max_connections = self.max_connections.unwrap_or(derived);
         anyhow::ensure!(max_connections > 0, "--max-connections must be at least 1");
         let show = |limit: Option<u64>| limit.map_or("unlimited".to_owned(), |n| n.to_string());
