@@ -6,6 +6,7 @@ mod app;
 mod backup;
 mod caps;
 mod client;
+mod conn_limits;
 mod data_dir;
 mod database;
 mod engine;
@@ -204,6 +205,9 @@ struct UpArgs {
     /// Do not watch component source files for new versions.
     #[arg(long, env = "TRACKER_NO_WATCH")]
     no_watch: bool,
+
+    #[command(flatten)]
+    conn: conn_limits::ConnArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -267,6 +271,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         max_memory,
         max_body: args.max_body,
     };
+    let conn_limits = args.conn.resolve(args.request_timeout)?;
 
     let data = data_dir::DataDir::new(&args.data_dir);
     let _lock = data.lock().map_err(|e| match e {
@@ -347,7 +352,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
                     metrics: server.metrics().clone(),
                     bearer: admin_token.map(|t| format!("Bearer {t}")),
                 });
-                Some(tokio::spawn(admin.serve(l, std::future::pending())))
+                Some(tokio::spawn(admin.serve(
+                    l,
+                    conn_limits.for_admin(),
+                    std::future::pending(),
+                )))
             }
             None => None,
         };
@@ -362,7 +371,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
             Some(watch::start(sources, swapper.clone())?)
         };
         tracing::info!(app = %app.name, version = %app.version, "listening on http://{local}");
-        let served = server.serve(listener, shutdown_signal()).await;
+        let served = server.serve(listener, conn_limits, shutdown_signal()).await;
         if let Some(task) = admin_task {
             task.abort();
         }

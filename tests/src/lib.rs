@@ -106,6 +106,8 @@ pub struct HostOptions {
     /// Wait for this path to answer (any status) before `start` returns.
     /// Default `/health`.
     pub ready_path: Option<String>,
+    /// Open-file limit (RLIMIT_NOFILE, soft and hard) of the host process.
+    pub max_open_files: Option<u64>,
 }
 
 /// A running tracker-host process.
@@ -231,6 +233,9 @@ impl Host {
             .stderr(log);
         for (k, v) in &self.opts.env {
             cmd.env(k, v);
+        }
+        if let Some(limit) = self.opts.max_open_files {
+            set_open_files_limit(&mut cmd, limit);
         }
         self.child = Some(cmd.spawn().expect("spawn tracker-host"));
         self.wait_ready();
@@ -492,6 +497,25 @@ impl Drop for Host {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+fn set_open_files_limit(cmd: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt as _;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: runs in the forked child before exec; setrlimit(2) is async-signal-safe
+    // and the closure neither allocates nor takes locks.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
     }
 }
 
