@@ -231,11 +231,19 @@ impl std::fmt::Debug for ConnCounters {
     }
 }
 
+/// One series per listener: name, help, type and the counter it reads.
+type Family = (
+    &'static str,
+    &'static str,
+    MetricType,
+    fn(&ListenerCounters) -> &AtomicU64,
+);
+
 /// The connection series of both listeners, read at scrape time.
 impl Collector for ConnCounters {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let families: [(&str, &str, MetricType, fn(&ListenerCounters) -> &AtomicU64); 6] = [
+        let families: [Family; 6] = [
             (
                 "tracker_connections_open",
                 "Open client connections.",
@@ -274,7 +282,7 @@ impl Collector for ConnCounters {
             ),
         ];
         for (name, help, kind, field) in families {
-            let mut metric = encoder.encode_descriptor(name, help, None, kind.clone())?;
+            let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
             for (listener, counters) in self.listeners() {
                 let labels = [("listener", listener)];
                 let mut family = metric.encode_family(&labels)?;
