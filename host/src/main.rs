@@ -14,6 +14,7 @@ mod files;
 mod host_state;
 mod limits;
 mod listener;
+mod log_writer;
 mod manifest;
 mod metrics;
 mod respond;
@@ -232,23 +233,27 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines go to stderr through [`log_writer`] (off the request path, many lines per
+/// write); the returned guard writes out what is pending when dropped, so hold it.
+fn init_logging(format: LogFormat) -> log_writer::FlushGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let (writer, guard) = log_writer::stderr();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 /// Validates everything, compiles every component and binds before announcing
 /// "listening on"; a bad manifest or component is one message and a non-zero exit.
 fn up(args: UpArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
+    let _log_writer = init_logging(args.log_format);
 
     let admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
     if let AdminListen(Some(addr)) = args.admin_listen {
