@@ -182,8 +182,9 @@ pub fn collection_poll_is_304_until_a_write(t: &dyn Target) {
     assert_ne!(poll.header("etag").as_deref(), Some(etag.as_str()));
 }
 
-pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match(t: &dyn Target) {
-    let api = start(t);
+/// Replaces the list with three new courses a, b and c; returns the collection's
+/// etag and a's rev after that.
+fn replace_with_abc(api: &Api) -> (String, Json) {
     let first = api.post(
         "/api/courses",
         &json!([course("a", "A"), course("b", "B"), course("c", "C")]),
@@ -192,6 +193,12 @@ pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_matc
     assert_eq!(first.json()["created"], 3);
     let etag = first.header("etag").expect("collection etag");
     let rev_a = api.get("/api/courses/a").json()["rev"].clone();
+    (etag, rev_a)
+}
+
+pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match(t: &dyn Target) {
+    let api = start(t);
+    let (etag, rev_a) = replace_with_abc(&api);
 
     let second = api.json_with(
         "POST",
@@ -238,14 +245,7 @@ pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_matc
 
 pub fn bulk_replace_bumps_only_changed_courses_and_refuses_a_bad_list_whole(t: &dyn Target) {
     let api = start(t);
-    let first = api.post(
-        "/api/courses",
-        &json!([course("a", "A"), course("b", "B"), course("c", "C")]),
-    );
-    assert_eq!(first.status, 200, "{}", first.text());
-    assert_eq!(first.json()["created"], 3);
-    let rev_a = api.get("/api/courses/a").json()["rev"].clone();
-    let etag = first.header("etag").expect("collection etag");
+    let (etag, rev_a) = replace_with_abc(&api);
     let second = api.json_with(
         "POST",
         "/api/courses",
