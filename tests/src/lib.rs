@@ -12,7 +12,7 @@ pub mod tools;
 
 pub use process::Server;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::net::TcpListener;
 use std::ops::Deref;
@@ -87,12 +87,22 @@ pub fn build_component(package: &str) -> PathBuf {
     path
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, and never handed out before in this test
+/// process: the kernel may offer a port again as soon as it is released, and tests
+/// run in parallel, so two servers starting at once could otherwise be given the
+/// same port (one then answers the other's requests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral loopback port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind an ephemeral loopback port");
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// How to start a host; `Default` is the repo's spin.toml on a fresh temp data dir.
