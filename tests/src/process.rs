@@ -7,6 +7,7 @@ use crate::{Resp, free_port, http_agent, send_request};
 use std::ffi::OsString;
 use std::net::TcpStream;
 use std::ops::Deref;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -58,7 +59,10 @@ impl Server {
             .open(&self.log_path)
             .expect("open server log");
         let mut cmd = command(self.port);
-        cmd.stdin(Stdio::null())
+        // Its own process group, so a stop reaches what it starts too (`spin up`
+        // runs the trigger as a child process that would outlive it otherwise).
+        cmd.process_group(0)
+            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log);
         self.child = Some(cmd.spawn().unwrap_or_else(|e| {
@@ -202,10 +206,12 @@ impl Server {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = child.try_wait().expect("poll child") {
+                // Whatever of its group is still running goes too.
+                signal(&child, libc::SIGKILL);
                 return Some(status);
             }
             if Instant::now() > deadline {
-                let _ = child.kill();
+                signal(&child, libc::SIGKILL);
                 let _ = child.wait();
                 return None;
             }
@@ -224,17 +230,23 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            signal(&child, libc::SIGKILL);
             let _ = child.wait();
         }
     }
 }
 
+/// Signals the server's whole process group (see `spawn`). A group whose every
+/// member has exited is no error: there is nothing left to stop.
 fn signal(child: &Child, sig: libc::c_int) {
     let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
-    let rc = unsafe { libc::kill(pid, sig) };
-    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
+    // SAFETY: kill(2) on the process group of a child we spawned as its leader.
+    let rc = unsafe { libc::kill(-pid, sig) };
+    let err = std::io::Error::last_os_error();
+    assert!(
+        rc == 0 || err.raw_os_error() == Some(libc::ESRCH),
+        "kill(-{pid}, {sig}) failed: {err}"
+    );
 }
 
 /// The command line of a server, given the port it must listen on.
