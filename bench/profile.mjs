@@ -9,7 +9,8 @@
 // `{latest}` is replaced by the current revision), PROFILE_OUT (default profile.md),
 // PROFILE_MANIFEST (the host's manifest, default spin.toml), PROFILE_SWITCHES=0 (leave
 // out the context-switch counts under load), PROFILE_CALLGRIND=0 (only those counts),
-// PROFILE_SERVERS (default host,native); `--analyse-only` re-reads the last dumps. Output: target/bench/profile.md and the raw
+// PROFILE_SERVERS (default host,native), TRACKER_HOST_BIN (another host binary, e.g. a
+// baseline kept for a before/after); `--analyse-only` re-reads the last dumps. Output: target/bench/profile.md and the raw
 // callgrind files under target/bench/profile/.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync, openSync } from 'node:fs';
@@ -31,7 +32,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function command(name, port, dataDir) {
   if (name === 'host') {
-    return [join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', resolve(ROOT, process.env.PROFILE_MANIFEST ?? 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'];
+    return [process.env.TRACKER_HOST_BIN ?? join(ROOT, 'target/release/tracker-host'), 'up', '--manifest', resolve(ROOT, process.env.PROFILE_MANIFEST ?? 'spin.toml'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'];
   }
   return [join(ROOT, 'target/release/native-baseline'), '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
 }

@@ -6,13 +6,17 @@
 // Environment:
 //   BENCH_SECONDS   measured seconds per scenario (default 8; warm-up is 1 s more)
 //   BENCH_QUICK=1   2 s per scenario, 1 cold/warm start each: for developing the bench
-//   BENCH_SERVERS   comma list of servers to run (default host,native,seed)
+//   BENCH_SERVERS   comma list of servers to run (default host,spin,native,seed)
+//   SPIN            the spin binary (else `spin` on PATH, else target/tools/spin from
+//                   `make tools`); without one the spin server is reported as skipped
 //   BENCH_OUT       output directory (default target/bench)
 //   BENCH_HOST_LOG  RUST_LOG for the host (default: unset, the host's own default)
 //   BENCH_MANIFEST  manifest the host serves (default spin.toml)
 //   BENCH_SKIP      parts to leave out: coldstart,hotswap
 // `node bench/run.mjs --render` only rewrites report.md from the last results.json.
-import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { delimiter } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -31,10 +35,26 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 8));
 const WARMUP_SECONDS = 1;
 const OUT = resolve(ROOT, process.env.BENCH_OUT ?? 'target/bench');
-const SERVERS = (process.env.BENCH_SERVERS ?? 'host,native,seed').split(',').map((s) => s.trim()).filter(Boolean);
+const SERVERS = (process.env.BENCH_SERVERS ?? 'host,spin,native,seed').split(',').map((s) => s.trim()).filter(Boolean);
 const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, 'tests/fixtures/udemy_course_list.csv');
 const HOST_BIN = process.env.TRACKER_HOST_BIN ?? join(ROOT, 'target/release/tracker-host');
 const NATIVE_BIN = process.env.NATIVE_BASELINE_BIN ?? join(ROOT, 'target/release/native-baseline');
+const SPIN_BIN = findSpin();
+
+function spinVersion() {
+  try { return execFileSync(SPIN_BIN, ['--version']).toString().trim(); } catch { return SPIN_BIN; }
+}
+
+/** Spin as the tests find it: $SPIN, else `spin` on PATH, else target/tools/spin. */
+function findSpin() {
+  const isFile = (p) => { try { return statSync(p).isFile(); } catch { return false; } };
+  if (process.env.SPIN) return isFile(process.env.SPIN) ? resolve(process.env.SPIN) : null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isFile(join(dir, 'spin'))) return join(dir, 'spin');
+  }
+  const tools = join(ROOT, 'target/tools/spin');
+  return isFile(tools) ? tools : null;
+}
 // The host runs with its own default log filter (a line per request at info), as
 // shipped; BENCH_HOST_LOG sets RUST_LOG for it instead.
 const HOST_LOG = process.env.BENCH_HOST_LOG ?? '';
@@ -55,23 +75,29 @@ const log = (...a) => console.log('[bench]', ...a);
 
 /** The scenarios, in run order (writes last: they move the revision). */
 const SCENARIOS = [
+  { key: 'health', label: '`GET /health`', group: 'small',
+    servers: ['host', 'spin', 'seed'], load: READ_LOAD,
+    prepare: () => ({ path: '/health', expect: 200 }) },
+  { key: 'setting', label: '`GET /api/settings/monthly_goal`', group: 'small',
+    servers: ['host', 'spin', 'native', 'seed'], load: READ_LOAD,
+    prepare: () => ({ path: '/api/settings/monthly_goal', expect: 200 }) },
   { key: 'poll_changes', label: 'idle sync poll: `GET /api/changes?since=<latest>`', group: 'poll',
-    servers: ['host', 'native'], load: READ_LOAD,
+    servers: ['host', 'spin', 'native'], load: READ_LOAD,
     prepare: (ctx) => ({ path: `/api/changes?since=${ctx.latestRev}`, expect: 200 }) },
   { key: 'poll_etag', label: 'idle sync poll: `GET /api/courses` + matching `If-None-Match`', group: 'poll',
-    servers: ['host', 'native', 'seed'], load: READ_LOAD,
+    servers: ['host', 'spin', 'native', 'seed'], load: READ_LOAD,
     prepare: (ctx) => ({ path: '/api/courses', headers: [['If-None-Match', ctx.etag]], expect: 304 }) },
   { key: 'get_courses', label: `\`GET /api/courses\` (${COURSE_COUNT} courses)`, group: 'read',
-    servers: ['host', 'native', 'seed'], load: READ_LOAD,
+    servers: ['host', 'spin', 'native', 'seed'], load: READ_LOAD,
     prepare: () => ({ path: '/api/courses', expect: 200 }) },
   { key: 'index_html', label: '`GET /` (index.html), `Accept-Encoding: br`', group: 'static',
-    servers: ['host', 'seed'], load: READ_LOAD,
+    servers: ['host', 'spin', 'seed'], load: READ_LOAD,
     prepare: () => ({ path: '/', headers: [['Accept-Encoding', 'br']], expect: 200 }) },
   { key: 'main_js', label: 'main JS asset, `Accept-Encoding: br`', group: 'static',
-    servers: ['host', 'seed'], load: READ_LOAD,
+    servers: ['host', 'spin', 'seed'], load: READ_LOAD,
     prepare: (ctx) => ({ path: ctx.mainJs, headers: [['Accept-Encoding', 'br']], expect: 200, skip: ctx.mainJs ? null : 'no script in index.html' }) },
   { key: 'write', label: `progress update, ${WRITERS} concurrent writers`, group: 'write',
-    servers: ['host', 'native', 'native_normal', 'seed'], load: WRITE_LOAD,
+    servers: ['host', 'spin', 'native', 'native_normal', 'seed'], load: WRITE_LOAD,
     prepare: (ctx) => ctx.server === 'seed'
       ? { path: '/api/courses', mode: 'rmw', expect: 200 }
       : { path: '/api/courses', mode: 'patch', expect: 200 } },
@@ -80,6 +106,12 @@ const SCENARIOS = [
 async function loadLibrary(url, courses) {
   const res = await sendJson(`${url}/api/courses`, 'POST', courses);
   if (res.status !== 200) throw new Error(`POST /api/courses: ${res.status} ${res.body.toString().slice(0, 300)}`);
+}
+
+/** The setting the small-read scenario reads (every server takes `{"value": "..."}`). */
+async function storeSetting(url) {
+  const res = await sendJson(`${url}/api/settings/monthly_goal`, 'POST', { value: '12' });
+  if (res.status !== 200) throw new Error(`POST /api/settings/monthly_goal: ${res.status} ${res.body.toString().slice(0, 300)}`);
 }
 
 async function latestRev(url) {
@@ -131,6 +163,10 @@ function serverCommand(name, port, dataDir) {
       // No admin listener: its default port may belong to a developer's running host.
       return { command: HOST_BIN, args: ['up', '--manifest', MANIFEST, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'],
         env: HOST_LOG ? { RUST_LOG: HOST_LOG } : {}, cwd: ROOT };
+    case 'spin':
+      // The same manifest and .wasm files; its SQLite and key-value files in the state dir.
+      return { command: SPIN_BIN, args: ['up', '--from', MANIFEST, '--listen', `127.0.0.1:${port}`, '--state-dir', join(dataDir, 'state')],
+        cwd: ROOT };
     case 'native':
     case 'native_normal':
       return { command: NATIVE_BIN, args: ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir,
@@ -153,6 +189,7 @@ async function benchServer(name, courses, idsFile) {
   const out = { scenarios: {}, startupRssKib: rssKib(server.pid) };
   try {
     await loadLibrary(server.url, courses);
+    await storeSetting(server.url);
     const etag = (await request(`${server.url}/api/courses`)).headers.etag;
     const ctx = { idsFile, etag, firstId: courses[0].id, latestRev: await latestRev(server.url), mainJs: await mainScript(server.url) };
     const only = name === 'native_normal' ? ['write'] : null;
@@ -190,7 +227,7 @@ function machine() {
 async function main() {
   mkdirSync(WORK, { recursive: true });
   // Server logs are appended to across restarts within a run, so start each run empty.
-  for (const name of ['host', 'native', 'native_normal', 'seed', 'coldstart', 'hotswap']) {
+  for (const name of ['host', 'spin', 'native', 'native_normal', 'seed', 'coldstart', 'hotswap']) {
     rmSync(join(OUT, `${name}.log`), { force: true });
   }
   const courses = loadCourses(FIXTURE);
@@ -199,7 +236,7 @@ async function main() {
   const results = {
     startedAt: new Date().toISOString(),
     machine: machine(),
-    settings: { hostLog: HOST_LOG || 'host default', manifest: MANIFEST, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
+    settings: { hostLog: HOST_LOG || 'host default', spin: SPIN_BIN && spinVersion(), manifest: MANIFEST, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
     scenarios: SCENARIOS.map(({ key, label, group, servers }) => ({ key, label, group, servers })),
     servers: {},
   };
@@ -209,6 +246,11 @@ async function main() {
     if (name === 'native') order.push('native_normal');
   }
   for (const name of order) {
+    if (name === 'spin' && !SPIN_BIN) {
+      results.servers[name] = { unavailable: 'skipped: no spin binary ($SPIN, PATH, target/tools/spin; `make tools`)' };
+      log('spin: skipped (no spin binary: set SPIN, put spin on PATH or run `make tools`)');
+      continue;
+    }
     const bin = name === 'host' ? HOST_BIN : name.startsWith('native') ? NATIVE_BIN : null;
     if (bin && !existsSync(bin)) {
       results.servers[name] = { unavailable: `${bin} is not built` };

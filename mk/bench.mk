@@ -29,7 +29,7 @@ bench-criterion: wasm-target
 	$(CARGO) build --target $(WASM_TARGET) --profile wasm -p misbehave
 	$(CARGO) bench --profile release -p tracker-host --bench request_path -- --warm-up-time 2 --measurement-time 5
 
-bench-load:
+bench-load: tools
 	node bench/run.mjs
 
 # Where the time of a request goes, host vs native, instruction by instruction

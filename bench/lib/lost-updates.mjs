@@ -38,7 +38,16 @@ export async function lostUpdates(url, ids, style, { clients = 8, incrementsEach
     for (const c of list) if (targets.includes(c.id)) c.completionRatio = 0;
     await sendJson(`${url}/api/courses`, 'POST', list);
   } else {
-    for (const id of targets) await sendJson(`${url}/api/courses/${encodeURIComponent(id)}`, 'PATCH', { completionRatio: 0 });
+    // Checked and retried: a reset that failed unnoticed would start a course above 0
+    // (a negative loss; seen once with Spin right after its write scenario).
+    for (const id of targets) {
+      let res;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        res = await sendJson(`${url}/api/courses/${encodeURIComponent(id)}`, 'PATCH', { completionRatio: 0 });
+        if (res.status === 200) break;
+      }
+      if (res.status !== 200) throw new Error(`resetting ${id}: ${res.status}`);
+    }
   }
   const increment = style === 'seed' ? seedIncrement : patchIncrement;
   await Promise.all(targets.map(async (id) => {

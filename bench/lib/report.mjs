@@ -31,15 +31,18 @@ function ratio(a, b) {
 
 function summaryTable(r) {
   const rows = [
-    '| scenario | host req/s | host p50 ms | host p99 ms | host peak RSS MiB | native req/s | host/native | seed req/s | host/seed |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | host req/s | host p50 ms | host p99 ms | host peak RSS MiB | spin req/s | host/spin | native req/s | host/native | seed req/s | host/seed |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const other = (sc, name) => (sc.servers.includes(name) ? get(r, name, sc.key) : null);
+  const cell = (sc, name, f) => (sc.servers.includes(name) ? (r.servers[name]?.unavailable ? 'skipped' : rate(f)) : 'n/a');
   for (const sc of r.scenarios) {
     const h = get(r, 'host', sc.key);
-    const n = sc.servers.includes('native') ? get(r, 'native', sc.key) : null;
-    const s = sc.servers.includes('seed') ? get(r, 'seed', sc.key) : null;
-    const label = sc.key === 'write' ? `${sc.label} (host: PATCH; seed: GET + POST of the whole list; per update)` : sc.label;
-    rows.push(`| ${label} | ${rate(h)} | ${fmtMs(h?.p50)} | ${fmtMs(h?.p99)} | ${fmtMiB(h?.rss)} | ${sc.servers.includes('native') ? rate(n) : 'n/a'} | ${fmtRatio(ratio(h, n))} | ${sc.servers.includes('seed') ? rate(s) : 'n/a'} | ${fmtRatio(ratio(h, s))} |`);
+    const p = other(sc, 'spin');
+    const n = other(sc, 'native');
+    const s = other(sc, 'seed');
+    const label = sc.key === 'write' ? `${sc.label} (host, spin, native: PATCH; seed: GET + POST of the whole list; per update)` : sc.label;
+    rows.push(`| ${label} | ${rate(h)} | ${fmtMs(h?.p50)} | ${fmtMs(h?.p99)} | ${fmtMiB(h?.rss)} | ${cell(sc, 'spin', p)} | ${fmtRatio(ratio(h, p))} | ${cell(sc, 'native', n)} | ${fmtRatio(ratio(h, n))} | ${cell(sc, 'seed', s)} | ${fmtRatio(ratio(h, s))} |`);
   }
   return rows.join('\n');
 }
@@ -73,6 +76,22 @@ function targetsTable(r) {
   const host = (k) => get(r, 'host', k);
   const rows = ['| target | measured | met |', '| --- | --- | --- |'];
   const mark = (ok) => (ok === null ? 'not measured' : ok ? 'yes' : '**no**');
+  // Issue 15: the fixed cost of a request, against Spin and the seed.
+  for (const sc of r.scenarios) {
+    if (!sc.servers.includes('spin')) continue;
+    const q = ratio(host(sc.key), get(r, 'spin', sc.key));
+    rows.push(`| ${sc.key}: host >= 1.2x Spin | ${fmtRatio(q)} | ${mark(q === null ? null : q >= 1.2)} |`);
+  }
+  // The seed has no change feed: its poll is the list with a matching If-None-Match.
+  for (const [k, seedKey] of [['health', 'health'], ['setting', 'setting'], ['poll_changes', 'poll_etag']]) {
+    const q = ratio(host(k), get(r, 'seed', seedKey));
+    const what = seedKey === k ? 'the seed' : `the seed's ${seedKey}`;
+    rows.push(`| ${k}: host >= ${what} | ${fmtRatio(q)} | ${mark(q === null ? null : q >= 1)} |`);
+  }
+  for (const k of ['get_courses', 'poll_changes', 'poll_etag']) {
+    const q = ratio(host(k), get(r, 'native', k));
+    rows.push(`| ${k}: host/native >= 0.5 | ${fmtRatio(q)} | ${mark(q === null ? null : q >= 0.5)} |`);
+  }
   for (const k of ['poll_changes', 'poll_etag']) {
     const h = host(k);
     rows.push(`| idle sync poll (${k}) >= 5,000 req/s | ${fmtInt(h?.perS)} req/s | ${mark(h ? h.perS >= 5000 : null)} |`);
@@ -157,6 +176,7 @@ export function renderReport(r) {
   return `# SkillTrack benchmark report
 
 Run ${r.startedAt} - ${r.finishedAt}. Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}; load average ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${m.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')} at the end. The load generator (wrk) runs on the same cores as the server.
+Spin: ${s.spin ?? 'not found (its runs are skipped)'}.
 Load: ${s.courses} courses; reads ${s.readLoad.connections} connections on ${s.readLoad.threads} wrk threads, writes ${s.writeLoad.connections} writers; ${s.seconds} s measured after ${s.warmupSeconds} s warm-up per scenario${s.quick ? ' (quick run: figures are indicative only)' : ''}. Peak RSS is the server process's VmHWM over the measured seconds.
 
 ## Summary

@@ -17,11 +17,11 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::app::App;
+use crate::conn_limits::{ConnLimits, RequestGuard, Tracker};
 use crate::listener::accept_until;
 use crate::metrics::{Registry, short};
 use crate::respond::{error, json};
@@ -43,18 +43,30 @@ pub struct Admin {
 type AdminResponse = Response<Full<Bytes>>;
 
 impl Admin {
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        accept_until(&listener, shutdown, |stream, peer| {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        conn_limits: ConnLimits,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let tracker = Tracker::start("admin", conn_limits, self.metrics.connections.admin.clone());
+        accept_until(&listener, &tracker, shutdown, |io, conn, peer| {
             let admin = self.clone();
+            let requests = conn.requests();
             let service = hyper::service::service_fn(move |req| {
                 let admin = admin.clone();
-                async move { Ok::<_, Infallible>(admin.handle(req, peer).await) }
+                let request = requests.begin();
+                async move {
+                    let response = admin.handle(req, peer, &request).await;
+                    Ok::<_, Infallible>(response.map(|body| request.track(body)))
+                }
             });
+            // The same limits as the HTTP listener (see server.rs).
+            let http = http1::Builder::new()
+                .header_read_timeout(None)
+                .serve_connection(io, service);
             tokio::spawn(async move {
-                if let Err(e) = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
+                if let Err(e) = conn.serve(http).await {
                     tracing::debug!(%peer, error = %e, "admin connection ended with an error");
                 }
             });
@@ -62,7 +74,12 @@ impl Admin {
         .await;
     }
 
-    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> AdminResponse {
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        request: &RequestGuard,
+    ) -> AdminResponse {
         if !self.authorised(&req) {
             tracing::warn!(%peer, path = %req.uri().path(), "admin request without a valid token");
             let mut response = error(
@@ -92,10 +109,21 @@ impl Admin {
             }
             (&Method::PUT, ["-", "components", name]) => {
                 let name = (*name).to_owned();
-                match Limited::new(req.into_body(), MAX_UPLOAD).collect().await {
+                match Limited::new(request.timed(req.into_body()), MAX_UPLOAD)
+                    .collect()
+                    .await
+                {
                     Ok(body) => {
                         let bytes = body.to_bytes().to_vec();
                         outcome(self.swapper.swap(&name, bytes, Origin::Upload).await)
+                    }
+                    Err(e) if request.body_stalled() => {
+                        let mut response =
+                            error(StatusCode::REQUEST_TIMEOUT, "body_timeout", &e.to_string());
+                        response
+                            .headers_mut()
+                            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+                        response
                     }
                     Err(e) => error(
                         StatusCode::PAYLOAD_TOO_LARGE,

@@ -9,8 +9,14 @@
 //! autocommit makes writers queue instead. Reads in autocommit mode never take it,
 //! so they run concurrently with each other and with the writer (WAL).
 //!
-//! All SQLite calls run on tokio's blocking pool. The two hooks the SQLite backends
-//! offer the host live here too: the shutdown checkpoint and the backup snapshot.
+//! Where SQLite calls run: a read in autocommit mode runs on the async thread that
+//! asks for it, with the busy timeout off: in WAL mode such a read waits for nobody
+//! (a writer never blocks it), and the hop to the blocking pool and back cost more
+//! than most of these reads. Should it still meet a lock (a truncating checkpoint,
+//! another process), it is run again on tokio's blocking pool, where it may wait out
+//! the busy timeout. Everything that may write, and everything inside a transaction,
+//! runs on the blocking pool. The two hooks the SQLite backends offer the host live
+//! here too: the shutdown checkpoint and the backup snapshot.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -115,12 +121,19 @@ impl Database {
         })
     }
 
-    /// Runs one read in autocommit mode, concurrently with other reads and the writer.
+    /// Runs one read in autocommit mode, concurrently with other reads and the writer:
+    /// here, unless it meets a lock (then on the blocking pool; see the module docs).
     pub async fn read<R: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+        f: impl Fn(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> anyhow::Result<R> {
         let mut checkout = self.checkout().await?;
+        if let Some(held) = checkout.inner.as_mut() {
+            match held.without_waiting(&f) {
+                Err(e) if is_busy(&e) => {}
+                done => return done.map_err(Into::into),
+            }
+        }
         checkout
             .run(move |held| f(&held.conn))
             .await?
@@ -225,7 +238,24 @@ pub struct Held {
     writer: Option<OwnedMutexGuard<()>>,
 }
 
+/// SQLite's answer when a lock is held elsewhere and the busy timeout is off.
+pub fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 impl Held {
+    /// Runs `f` with the busy timeout off, for work on an async thread, which must not
+    /// sleep waiting for a lock: a held lock is an immediate SQLITE_BUSY instead.
+    pub fn without_waiting<R>(&mut self, f: impl FnOnce(&Connection) -> R) -> R {
+        let _ = self.conn.busy_timeout(Duration::ZERO);
+        let out = f(&self.conn);
+        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
+        out
+    }
+
     pub fn holds_writer(&self) -> bool {
         self.writer.is_some()
     }
@@ -247,6 +277,10 @@ pub struct Checkout {
 impl Checkout {
     pub fn held(&self) -> Option<&Held> {
         self.inner.as_ref()
+    }
+
+    pub fn held_mut(&mut self) -> Option<&mut Held> {
+        self.inner.as_mut()
     }
 
     pub async fn lock_writer(&mut self) {
@@ -332,6 +366,26 @@ mod tests {
             .await
             .expect("read");
         assert_eq!(rows, vec![2]);
+    }
+
+    #[test]
+    fn without_waiting_a_held_lock_is_an_immediate_busy_that_read_can_retry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("l.db");
+        let locker = Connection::open(&path).expect("open");
+        locker
+            .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (7); BEGIN EXCLUSIVE;")
+            .expect("lock");
+        let mut held = Held {
+            conn: Connection::open(&path).expect("open reader"),
+            writer: None,
+        };
+        held.conn.busy_timeout(BUSY_TIMEOUT).expect("timeout");
+        let sum = |c: &Connection| c.query_row("SELECT sum(x) FROM t", [], |r| r.get::<_, i64>(0));
+        let first = held.without_waiting(sum);
+        assert!(first.as_ref().is_err_and(is_busy), "{first:?}");
+        locker.execute_batch("COMMIT").expect("unlock");
+        assert_eq!(held.without_waiting(sum).expect("read"), 7);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::files::{sha256_hex, write_atomically};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::host_state::HostState;
@@ -22,6 +22,12 @@ use crate::slot::Version;
 const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 8;
+/// Linear memory (and table) bytes a pool slot keeps mapped between instances: the
+/// pages an instance wrote are reset in place (found with the kernel's PAGEMAP_SCAN)
+/// rather than dropped with `madvise`, so the next instance in that slot does not
+/// fault them in again. The API component writes a few hundred KiB per request.
+const KEEP_RESIDENT_BYTES: usize = 8 << 20;
+const TABLE_KEEP_RESIDENT_BYTES: usize = 64 << 10;
 
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -53,7 +59,7 @@ fn base_config() -> Config {
     config
 }
 
-fn pooling_config(opts: &EngineOptions) -> PoolingAllocationConfig {
+fn pooling_config(opts: &EngineOptions, keep_resident: bool) -> PoolingAllocationConfig {
     let n = opts.max_instances.max(1);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(n)
@@ -65,6 +71,13 @@ fn pooling_config(opts: &EngineOptions) -> PoolingAllocationConfig {
         .max_memories_per_component(MEMORIES_PER_COMPONENT)
         .max_tables_per_component(TABLES_PER_COMPONENT)
         .max_memory_size(opts.max_memory);
+    if keep_resident {
+        // Only with PAGEMAP_SCAN (Linux 6.7+): without it wasmtime would reset the
+        // whole kept range with memset after every instance, written or not.
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
+    }
     pool
 }
 
@@ -72,9 +85,17 @@ fn pooling_config(opts: &EngineOptions) -> PoolingAllocationConfig {
 /// that is refused (a small `ulimit -v`, a 39-bit address space) the host still
 /// runs, with per-instance allocation.
 fn build_engine(opts: &EngineOptions) -> anyhow::Result<(Engine, Allocator)> {
-    let mut pooled = base_config();
-    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(opts)));
-    match Engine::new(&pooled) {
+    let pooled = |keep_resident| {
+        let mut config = base_config();
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(
+            opts,
+            keep_resident,
+        )));
+        Engine::new(&config)
+    };
+    // A kernel without PAGEMAP_SCAN refuses the first; the plain pool is the same
+    // allocator with `madvise` resets.
+    match pooled(true).or_else(|_| pooled(false)) {
         Ok(engine) => Ok((engine, Allocator::Pooling)),
         Err(e) => {
             tracing::warn!(

@@ -6,6 +6,7 @@ mod app;
 mod backup;
 mod caps;
 mod client;
+mod conn_limits;
 mod data_dir;
 mod database;
 mod engine;
@@ -13,6 +14,7 @@ mod files;
 mod host_state;
 mod limits;
 mod listener;
+mod log_writer;
 mod manifest;
 mod metrics;
 mod respond;
@@ -204,6 +206,9 @@ struct UpArgs {
     /// Do not watch component source files for new versions.
     #[arg(long, env = "TRACKER_NO_WATCH")]
     no_watch: bool,
+
+    #[command(flatten)]
+    conn: conn_limits::ConnArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -228,23 +233,27 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines go to stderr through [`log_writer`] (off the request path, many lines per
+/// write); the returned guard writes out what is pending when dropped, so hold it.
+fn init_logging(format: LogFormat) -> log_writer::FlushGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let (writer, guard) = log_writer::stderr();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 /// Validates everything, compiles every component and binds before announcing
 /// "listening on"; a bad manifest or component is one message and a non-zero exit.
 fn up(args: UpArgs) -> anyhow::Result<()> {
-    init_logging(args.log_format);
+    let _log_writer = init_logging(args.log_format);
 
     let admin_token = args.admin_token.clone().filter(|t| !t.is_empty());
     if let AdminListen(Some(addr)) = args.admin_listen {
@@ -267,6 +276,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         max_memory,
         max_body: args.max_body,
     };
+    let conn_limits = args.conn.resolve(args.request_timeout)?;
 
     let data = data_dir::DataDir::new(&args.data_dir);
     let _lock = data.lock().map_err(|e| match e {
@@ -347,7 +357,11 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
                     metrics: server.metrics().clone(),
                     bearer: admin_token.map(|t| format!("Bearer {t}")),
                 });
-                Some(tokio::spawn(admin.serve(l, std::future::pending())))
+                Some(tokio::spawn(admin.serve(
+                    l,
+                    conn_limits.for_admin(),
+                    std::future::pending(),
+                )))
             }
             None => None,
         };
@@ -362,7 +376,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
             Some(watch::start(sources, swapper.clone())?)
         };
         tracing::info!(app = %app.name, version = %app.version, "listening on http://{local}");
-        let served = server.serve(listener, shutdown_signal()).await;
+        let served = server.serve(listener, conn_limits, shutdown_signal()).await;
         if let Some(task) = admin_task {
             task.abort();
         }

@@ -159,6 +159,8 @@ pub struct Registry {
     swaps_accepted: Family<ComponentLabel, Counter>,
     swaps_rejected: Family<RejectLabels, Counter>,
     rollbacks: Family<ComponentLabel, Counter>,
+    /// Connection limits of both listeners (`conn_limits`).
+    pub connections: crate::conn_limits::ConnCounters,
 }
 
 impl Registry {
@@ -248,6 +250,7 @@ impl Registry {
             versions,
             active: active.to_vec(),
         }));
+        registry.register_collector(Box::new(self.connections.clone()));
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);

@@ -14,8 +14,6 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use wasmtime::{Engine, Trap};
@@ -24,6 +22,7 @@ use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
 use crate::app::App;
+use crate::conn_limits::{ConnLimits, RequestGuard, TimedBody, Tracker};
 use crate::host_state::new_store;
 use crate::limits::{EPOCH_PERIOD, LimitedBody, Limits};
 use crate::listener::accept_until;
@@ -89,22 +88,29 @@ impl Server {
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
+        conn_limits: ConnLimits,
         shutdown: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
-        let graceful = GracefulShutdown::new();
-        accept_until(&listener, shutdown, |stream, peer| {
-            let _ = stream.set_nodelay(true);
+        let tracker = Tracker::start("http", conn_limits, self.metrics.connections.http.clone());
+        accept_until(&listener, &tracker, shutdown, |io, conn, peer| {
             let server = self.clone();
+            let requests = conn.requests();
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
-                async move { Ok::<_, Infallible>(server.handle(req, peer).await) }
+                let request = requests.begin();
+                async move {
+                    let response = server.handle(req, peer, &request).await;
+                    Ok::<_, Infallible>(response.map(|body| request.track(body)))
+                }
             });
-            let conn = http1::Builder::new()
+            let http = http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            let conn = graceful.watch(conn);
+                // conn_limits enforces header and idle timeouts; hyper's header timer
+                // would also run while a keep-alive connection waits, cutting it short.
+                .header_read_timeout(None)
+                .serve_connection(io, service);
             tokio::spawn(async move {
-                if let Err(e) = conn.await {
+                if let Err(e) = conn.serve(http).await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
             });
@@ -114,10 +120,8 @@ impl Server {
 
         tracing::info!("shutting down: no longer accepting, draining in-flight requests");
         let drain = self.limits.request_timeout + Duration::from_secs(2);
-        if tokio::time::timeout(drain, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        tracker.shutdown();
+        if !tracker.drained(drain).await {
             tracing::warn!("connections still open after {drain:?}; closing them");
         }
         // Instances may outlive their connection (a guest still finishing its body).
@@ -130,11 +134,16 @@ impl Server {
         Ok(())
     }
 
-    async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<WasiBody> {
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        request: &RequestGuard,
+    ) -> Response<WasiBody> {
         let started = Instant::now();
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        let (served, response) = self.dispatch(req, peer, &method, &path).await;
+        let (served, response) = self.dispatch(req, peer, request, &method, &path).await;
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
         match &served {
@@ -158,6 +167,7 @@ impl Server {
         &self,
         mut req: Request<Incoming>,
         peer: SocketAddr,
+        request: &RequestGuard,
         method: &Method,
         path: &str,
     ) -> (Option<Served>, Response<WasiBody>) {
@@ -251,7 +261,17 @@ impl Server {
             }
         };
 
-        let response = match self.run_instance(&slot, version, req, permit).await {
+        let req = req.map(|body| request.timed(body));
+        let result = self.run_instance(&slot, version, req, permit).await;
+        if request.body_stalled() {
+            // Whatever the component made of the failed read, the client is at fault.
+            tracing::info!(component = %slot.id, %method, path, "request body stalled");
+            return (
+                component,
+                body_timeout_response(request.body_read_timeout()),
+            );
+        }
+        let response = match result {
             Ok(response) => response,
             Err(Failure::Timeout) => {
                 tracing::warn!(component = %slot.id, %method, path, "request timed out");
@@ -280,7 +300,7 @@ impl Server {
         &self,
         slot: &Slot,
         version: Arc<Version>,
-        req: Request<Incoming>,
+        req: Request<TimedBody<Incoming>>,
         permit: tokio::sync::OwnedSemaphorePermit,
     ) -> Result<Response<WasiBody>, Failure> {
         let mut store = new_store(
@@ -412,8 +432,21 @@ fn set_spin_headers(
         set(headers, "spin-full-url", &url);
     }
 }
+/// A 408 for a request whose body stalled; the connection closes after it (the
+/// rest of the body may still arrive).
+fn body_timeout_response(timeout: Duration) -> Response<WasiBody> {
+    let mut response = error_response(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        &format!("the request body sent nothing for {timeout:?}"),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
 
-fn error_response(status: StatusCode, code: &str, message: &str) -> Response<WasiBody> {
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response<WasiBody> {
     crate::respond::error(status, code, message)
         .map(|body| body.map_err(|never| match never {}).boxed_unsync())
 }

@@ -11,13 +11,16 @@ pub mod suite;
 pub mod targets;
 pub mod tools;
 
-use std::collections::HashMap;
+pub use process::Server;
+
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ureq::http;
 
@@ -85,12 +88,22 @@ pub fn build_component(package: &str) -> PathBuf {
     path
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, and never handed out before in this test
+/// process: the kernel may offer a port again as soon as it is released, and tests
+/// run in parallel, so two servers starting at once could otherwise be given the
+/// same port (one then answers the other's requests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral loopback port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("bind an ephemeral loopback port");
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// How to start a host; `Default` is the repo's spin.toml on a fresh temp data dir.
@@ -107,28 +120,27 @@ pub struct HostOptions {
     /// Wait for this path to answer (any status) before `start` returns.
     /// Default `/health`.
     pub ready_path: Option<String>,
+    /// Open-file limit (RLIMIT_NOFILE, soft and hard) of the host process.
+    pub max_open_files: Option<u64>,
 }
 
-/// A running tracker-host process.
+/// A running tracker-host process: a [`Server`] plus what is host-specific (its
+/// data dir, admin port and flags, and restarts on the same data).
 pub struct Host {
     opts: HostOptions,
-    child: Option<Child>,
-    port: u16,
+    server: Server,
     /// The admin API's port; `None` when `args` turn it off or choose it.
     admin_port: Option<u16>,
     data_dir: PathBuf,
-    log_path: PathBuf,
-    // Owned temp dirs are removed when the Host is dropped.
+    // An owned temp dir is removed when the Host is dropped (after the server).
     _temp_data: Option<tempfile::TempDir>,
-    _temp_logs: tempfile::TempDir,
-    agent: ureq::Agent,
 }
 
-/// A response, fully read.
+/// A response, fully read. Header names are lower-case.
 #[derive(Debug, Clone)]
 pub struct Resp {
     pub status: u16,
-    pub headers: http::HeaderMap,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -148,10 +160,27 @@ impl Resp {
         })
     }
 
+    /// The first value of a header.
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The names of the headers present, lower-case.
+    pub fn header_names(&self) -> Vec<&str> {
+        self.headers.iter().map(|(n, _)| n.as_str()).collect()
+    }
+}
+
+// The tests send requests and read the log through the host's process directly;
+// `Host` adds only what is specific to tracker-host.
+impl Deref for Host {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
     }
 }
 
@@ -169,32 +198,19 @@ impl Host {
                 (t.path().to_path_buf(), Some(t))
             }
         };
-        let temp_logs = tempfile::tempdir().expect("temp log dir");
-        let log_path = temp_logs.path().join("host.log");
-        let agent = http_agent();
         let mut host = Host {
             opts,
-            child: None,
-            port: 0,
+            server: Server::new("tracker-host"),
             admin_port: None,
             data_dir,
-            log_path,
             _temp_data: temp_data,
-            _temp_logs: temp_logs,
-            agent,
         };
         host.spawn();
         host
     }
 
     fn spawn(&mut self) {
-        self.port = free_port();
         let manifest = self.opts.manifest.clone().unwrap_or_else(manifest);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .expect("open host log");
         // Each host gets its own admin port unless the test sets `--admin-listen`
         // (a fixed default would make concurrent hosts collide).
         let chooses_admin = self
@@ -203,83 +219,42 @@ impl Host {
             .iter()
             .any(|a| a.starts_with("--admin-listen"));
         self.admin_port = (!chooses_admin).then(free_port);
-        let mut cmd = Command::new(host_bin());
-        if let Some(admin_port) = self.admin_port {
-            cmd.arg("up")
-                .arg("--admin-listen")
-                .arg(format!("127.0.0.1:{admin_port}"));
-        } else {
+        let (opts, admin_port, data_dir) = (&self.opts, self.admin_port, &self.data_dir);
+        let command = |port: u16| {
+            let mut cmd = Command::new(host_bin());
             cmd.arg("up");
-        }
-        cmd.arg("--manifest")
-            .arg(&manifest)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(&self.opts.args)
-            .env_remove("TRACKER_MANIFEST")
-            .env_remove("TRACKER_LISTEN")
-            .env_remove("TRACKER_DATA_DIR")
-            .env_remove("TRACKER_ADMIN_LISTEN")
-            .env_remove("TRACKER_ADMIN_TOKEN")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or("info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("clone log handle"))
-            .stderr(log);
-        for (k, v) in &self.opts.env {
-            cmd.env(k, v);
-        }
-        self.child = Some(cmd.spawn().expect("spawn tracker-host"));
-        self.wait_ready();
-    }
-
-    fn wait_ready(&mut self) {
-        let path = self.opts.ready_path.clone().unwrap_or("/health".into());
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child_mut().try_wait().expect("poll child") {
-                panic!(
-                    "tracker-host exited during start ({status}):\n{}",
-                    self.log()
-                );
+            if let Some(admin_port) = admin_port {
+                cmd.arg("--admin-listen")
+                    .arg(format!("127.0.0.1:{admin_port}"));
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && self.try_request("GET", &path, &[], None).is_ok()
-            {
-                return;
+            cmd.arg("--manifest")
+                .arg(&manifest)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--data-dir")
+                .arg(data_dir)
+                .args(&opts.args)
+                .env_remove("TRACKER_MANIFEST")
+                .env_remove("TRACKER_LISTEN")
+                .env_remove("TRACKER_DATA_DIR")
+                .env_remove("TRACKER_ADMIN_LISTEN")
+                .env_remove("TRACKER_ADMIN_TOKEN")
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or("info".into()),
+                )
+                .envs(opts.env.iter().map(|(k, v)| (k, v)));
+            if let Some(limit) = opts.max_open_files {
+                set_open_files_limit(&mut cmd, limit);
             }
-            assert!(
-                Instant::now() < deadline,
-                "tracker-host did not answer {path} within {START_TIMEOUT:?}:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn child_mut(&mut self) -> &mut Child {
-        self.child.as_mut().expect("host is running")
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
+            cmd
+        };
+        let ready_path = opts.ready_path.as_deref().unwrap_or("/health");
+        self.server.spawn(command, ready_path, START_TIMEOUT);
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("host is running").id()
-    }
-
-    /// `http://127.0.0.1:PORT` + path.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
     /// The admin API's port: the one the harness chose, else the one given with
@@ -320,95 +295,16 @@ impl Host {
             .unwrap_or_else(|e| panic!("{method} {url}: no response: {e}\n{}", self.log()))
     }
 
-    /// Sends a request to any URL; `Err` only when no HTTP response came back.
-    pub fn try_request_url(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Result<Resp, ureq::Error> {
-        send_request(&self.agent, method, url, headers, body)
-    }
-
-    /// Everything the host wrote to stdout/stderr so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-
-    /// Sends a request; `Err` only when no HTTP response came back at all.
-    pub fn try_request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Result<Resp, ureq::Error> {
-        self.try_request_url(method, &self.url(path), headers, body)
-    }
-
-    /// Sends a request and panics (with the host log) when no response came back.
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&[u8]>,
-    ) -> Resp {
-        self.try_request(method, path, headers, body)
-            .unwrap_or_else(|e| panic!("{method} {path}: no response: {e}\n{}", self.log()))
-    }
-
-    pub fn get(&self, path: &str) -> Resp {
-        self.request("GET", path, &[], None)
-    }
-
-    /// A request with a JSON body (`Content-Type: application/json`).
-    pub fn send_json(&self, method: &str, path: &str, body: &serde_json::Value) -> Resp {
-        let bytes = serde_json::to_vec(body).expect("serialisable");
-        self.request(
-            method,
-            path,
-            &[("content-type", "application/json")],
-            Some(&bytes),
-        )
-    }
-
-    pub fn put_json(&self, path: &str, body: &serde_json::Value) -> Resp {
-        self.send_json("PUT", path, body)
-    }
-
-    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Resp {
-        self.send_json("POST", path, body)
-    }
-
-    pub fn patch_json(&self, path: &str, body: &serde_json::Value) -> Resp {
-        self.send_json("PATCH", path, body)
-    }
-
-    pub fn delete(&self, path: &str) -> Resp {
-        self.request("DELETE", path, &[], None)
-    }
-
     /// SIGTERM, then wait for the exit; returns the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("host is running");
-        signal(&child, libc::SIGTERM);
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            if let Some(status) = child.try_wait().expect("poll child") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
+        self.server
+            .terminate_within(STOP_TIMEOUT)
+            .unwrap_or_else(|| {
                 panic!(
                     "tracker-host did not exit within {STOP_TIMEOUT:?} of SIGTERM:\n{}",
                     self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+                )
+            })
     }
 
     /// Graceful stop; asserts exit code 0.
@@ -423,14 +319,12 @@ impl Host {
 
     /// SIGKILL: the host gets no chance to clean up.
     pub fn kill(&mut self) {
-        let mut child = self.child.take().expect("host is running");
-        signal(&child, libc::SIGKILL);
-        let _ = child.wait();
+        self.server.kill();
     }
 
     /// Starts the host again on the same data dir and options (a new port).
     pub fn restart(&mut self) {
-        if self.child.is_some() {
+        if self.server.is_running() {
             self.stop();
         }
         self.spawn();
@@ -438,7 +332,7 @@ impl Host {
 
     /// Starts a stopped or killed host again (same as `restart` when stopped).
     pub fn start_again(&mut self) {
-        assert!(self.child.is_none(), "host is still running");
+        assert!(!self.server.is_running(), "host is still running");
         self.spawn();
     }
 }
@@ -472,7 +366,16 @@ pub fn send_request(
         .expect("valid request");
     let mut resp = agent.run(req)?;
     let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
     let mut body = Vec::new();
     resp.body_mut()
         .with_config()
@@ -487,18 +390,21 @@ pub fn send_request(
     })
 }
 
-impl Drop for Host {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+fn set_open_files_limit(cmd: &mut Command, limit: u64) {
+    use std::os::unix::process::CommandExt as _;
+    let rlimit = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: runs in the forked child before exec; setrlimit(2) is async-signal-safe
+    // and the closure neither allocates nor takes locks.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &rlimit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
     }
-}
-
-fn signal(child: &Child, sig: libc::c_int) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits pid_t");
-    // SAFETY: kill(2) on a pid we spawned and have not reaped yet.
-    let rc = unsafe { libc::kill(pid, sig) };
-    assert_eq!(rc, 0, "kill({pid}, {sig}) failed");
 }

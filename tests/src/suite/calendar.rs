@@ -4,7 +4,7 @@
 //! 75-octet folding that never cuts a UTF-8 sequence), and by a real parser,
 //! Python's `icalendar` package (`make tools` installs it; see `ical_python`).
 
-use super::{Api, Reply, Target, course, error_of, start, start_with_token};
+use super::{Api, Resp, Target, course, error_of, start, start_with_token};
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ fn make_link(api: &Api) -> Json {
 }
 
 /// The feed as a calendar app fetches it: no Authorization header, only the link.
-fn fetch(api: &Api, path: &str, headers: &[(&str, &str)]) -> Reply {
+fn fetch(api: &Api, path: &str, headers: &[(&str, &str)]) -> Resp {
     api.raw("GET", path, headers, None)
 }
 

@@ -1,7 +1,7 @@
 //! Cross-origin access: same-origin only by default; the Spin variable
 //! `cors_origins` lists the exact origins that may call the API from their pages.
 
-use super::{Api, Reply, Target, course, error_of, start, start_with};
+use super::{Api, Resp, Target, course, error_of, start, start_with};
 use serde_json::json;
 
 const APP: &str = "https://app.example.com";
@@ -9,14 +9,14 @@ const DEV: &str = "http://localhost:5173";
 /// Both separators, and a stray trailing slash.
 const LIST: &str = "https://app.example.com, http://localhost:5173 https://other.example/";
 
-fn cors_headers(r: &Reply) -> Vec<&str> {
+fn cors_headers(r: &Resp) -> Vec<&str> {
     r.header_names()
         .into_iter()
         .filter(|n| n.starts_with("access-control-"))
         .collect()
 }
 
-fn varies_by_origin(r: &Reply) -> bool {
+fn varies_by_origin(r: &Resp) -> bool {
     r.headers.iter().any(|(n, v)| {
         n == "vary"
             && v.split(',')
@@ -33,7 +33,7 @@ fn list_of(header: Option<String>) -> Vec<String> {
         .collect()
 }
 
-fn preflight(api: &Api, path: &str, origin: &str, method: &str) -> Reply {
+fn preflight(api: &Api, path: &str, origin: &str, method: &str) -> Resp {
     api.raw(
         "OPTIONS",
         path,
@@ -47,7 +47,7 @@ fn preflight(api: &Api, path: &str, origin: &str, method: &str) -> Reply {
 }
 
 /// The headers a listed origin must get on an actual answer.
-fn assert_allowed(r: &Reply, origin: &str, what: &str) {
+fn assert_allowed(r: &Resp, origin: &str, what: &str) {
     assert_eq!(
         r.header("access-control-allow-origin").as_deref(),
         Some(origin),

@@ -1,8 +1,8 @@
 //! The courses API: per-course CRUD with revisions, the seed's bulk replace, the
 //! activity log, and every validation rule with its error body.
 
-use super::{Reply, Target, course, error_of, rev_of, start};
-use serde_json::json;
+use super::{Api, Resp, Target, course, error_of, rev_of, start};
+use serde_json::{Value as Json, json};
 
 pub fn a_course_is_created_read_updated_and_deleted_with_revisions(t: &dyn Target) {
     let api = start(t);
@@ -77,15 +77,23 @@ pub fn a_course_is_created_read_updated_and_deleted_with_revisions(t: &dyn Targe
     let gone = api.get("/api/courses/6716873");
     assert_eq!(error_of(&gone).1, "not_found");
     assert_eq!(gone.json()["error"]["deleted"], true);
+    assert_tombstone(&api, "6716873", tomb_rev);
+}
+
+/// What a course just deleted at `rev` leaves: deleting it again answers the same
+/// rev, deleting an id that never was is a 404, and the change feed lists it as
+/// deleted at that rev. Returns the feed.
+fn assert_tombstone(api: &Api, id: &str, rev: i64) -> Json {
     assert_eq!(
-        rev_of(&api.delete("/api/courses/6716873")),
-        tomb_rev,
+        rev_of(&api.delete(&format!("/api/courses/{id}"))),
+        rev,
         "a second DELETE is idempotent"
     );
     assert_eq!(api.delete("/api/courses/never-was").status, 404);
     let feed = api.get("/api/changes?since=0").json();
-    assert_eq!(feed["deleted"], json!(["6716873"]));
-    assert_eq!(feed["rev"], tomb_rev);
+    assert_eq!(feed["deleted"], json!([id]));
+    assert_eq!(feed["rev"].as_i64(), Some(rev));
+    feed
 }
 
 pub fn stale_if_match_is_refused_with_server_copy(t: &dyn Target) {
@@ -152,16 +160,8 @@ pub fn delete_leaves_a_tombstone_in_the_feed(t: &dyn Target) {
     assert_eq!(del.status, 200);
     let rev = rev_of(&del);
     assert_eq!(api.get("/api/courses/x").status, 404);
-    assert_eq!(
-        rev_of(&api.delete("/api/courses/x")),
-        rev,
-        "deleting twice is idempotent"
-    );
-    assert_eq!(api.delete("/api/courses/never").status, 404);
-    let feed = api.get("/api/changes?since=0").json();
-    assert_eq!(feed["deleted"], json!(["x"]));
+    let feed = assert_tombstone(&api, "x", rev);
     assert_eq!(feed["courses"].as_array().map(Vec::len), Some(1));
-    assert_eq!(feed["rev"].as_i64(), Some(rev));
     // Recreating a deleted id is a fresh course.
     assert_eq!(
         api.put("/api/courses/x", &course("x", "X again")).status,
@@ -182,8 +182,9 @@ pub fn collection_poll_is_304_until_a_write(t: &dyn Target) {
     assert_ne!(poll.header("etag").as_deref(), Some(etag.as_str()));
 }
 
-pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match(t: &dyn Target) {
-    let api = start(t);
+/// Replaces the list with three new courses a, b and c; returns the collection's
+/// etag and a's rev after that.
+fn replace_with_abc(api: &Api) -> (String, Json) {
     let first = api.post(
         "/api/courses",
         &json!([course("a", "A"), course("b", "B"), course("c", "C")]),
@@ -192,6 +193,12 @@ pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_matc
     assert_eq!(first.json()["created"], 3);
     let etag = first.header("etag").expect("collection etag");
     let rev_a = api.get("/api/courses/a").json()["rev"].clone();
+    (etag, rev_a)
+}
+
+pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_match(t: &dyn Target) {
+    let api = start(t);
+    let (etag, rev_a) = replace_with_abc(&api);
 
     let second = api.json_with(
         "POST",
@@ -238,14 +245,7 @@ pub fn bulk_replace_keeps_unchanged_revs_tombstones_the_rest_and_honours_if_matc
 
 pub fn bulk_replace_bumps_only_changed_courses_and_refuses_a_bad_list_whole(t: &dyn Target) {
     let api = start(t);
-    let first = api.post(
-        "/api/courses",
-        &json!([course("a", "A"), course("b", "B"), course("c", "C")]),
-    );
-    assert_eq!(first.status, 200, "{}", first.text());
-    assert_eq!(first.json()["created"], 3);
-    let rev_a = api.get("/api/courses/a").json()["rev"].clone();
-    let etag = first.header("etag").expect("collection etag");
+    let (etag, rev_a) = replace_with_abc(&api);
     let second = api.json_with(
         "POST",
         "/api/courses",
@@ -691,7 +691,7 @@ pub fn head_is_answered_like_get_without_a_body(t: &dyn Target) {
 
 pub fn progress_and_status_stay_consistent(t: &dyn Target) {
     let api = start(t);
-    let pair = |r: &Reply| {
+    let pair = |r: &Resp| {
         let c = r.json();
         (
             c["status"].as_str().map(str::to_owned),

@@ -37,56 +37,21 @@ pub fn fixture() -> String {
     std::fs::read_to_string(FIXTURE).unwrap_or_else(|e| panic!("{FIXTURE}: {e}"))
 }
 
-/// One answer, fully read. Header names are lower-case.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The body as JSON; panics with the body text when it is not JSON.
-    pub fn json(&self) -> Json {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "status {} body is not JSON ({e}): {}",
-                self.status,
-                self.text()
-            )
-        })
-    }
-
-    /// The first value of a header.
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
-    }
-
-    /// The names of the headers present, lower-case.
-    pub fn header_names(&self) -> Vec<&str> {
-        self.headers.iter().map(|(n, _)| n.as_str()).collect()
-    }
-}
+/// One answer, fully read: the same type on every target.
+pub use crate::Resp;
 
 /// A connection to one running server of the API.
 pub trait Client {
     /// Sends one request and returns the whole answer. Panics (with what the
     /// server logged) when no answer came back: that is a failure on every target.
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply;
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp;
 
     /// Stops the server and starts it again on the same data.
     fn restart(&mut self);
 }
 
 impl Client for Box<dyn Client> {
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
         (**self).send(method, path, headers, body)
     }
 
@@ -182,7 +147,7 @@ impl<C: Client> Api<C> {
         path: &str,
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
-    ) -> Reply {
+    ) -> Resp {
         let resp = self
             .client
             .send(method, path, headers, body.unwrap_or_default());
@@ -197,7 +162,7 @@ impl<C: Client> Api<C> {
         path: &str,
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
-    ) -> Reply {
+    ) -> Resp {
         let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         if let Some(a) = &auth {
@@ -206,15 +171,15 @@ impl<C: Client> Api<C> {
         self.raw(method, path, &all, body)
     }
 
-    pub fn get(&self, path: &str) -> Reply {
+    pub fn get(&self, path: &str) -> Resp {
         self.request("GET", path, &[], None)
     }
 
-    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
         self.request("GET", path, headers, None)
     }
 
-    pub fn json(&self, method: &str, path: &str, body: &Json) -> Reply {
+    pub fn json(&self, method: &str, path: &str, body: &Json) -> Resp {
         self.json_with(method, path, body, &[])
     }
 
@@ -224,30 +189,30 @@ impl<C: Client> Api<C> {
         path: &str,
         body: &Json,
         headers: &[(&str, &str)],
-    ) -> Reply {
+    ) -> Resp {
         let bytes = serde_json::to_vec(body).expect("serialisable");
         let mut all = vec![("content-type", "application/json")];
         all.extend_from_slice(headers);
         self.request(method, path, &all, Some(&bytes))
     }
 
-    pub fn put(&self, path: &str, body: &Json) -> Reply {
+    pub fn put(&self, path: &str, body: &Json) -> Resp {
         self.json("PUT", path, body)
     }
 
-    pub fn patch(&self, path: &str, body: &Json) -> Reply {
+    pub fn patch(&self, path: &str, body: &Json) -> Resp {
         self.json("PATCH", path, body)
     }
 
-    pub fn post(&self, path: &str, body: &Json) -> Reply {
+    pub fn post(&self, path: &str, body: &Json) -> Resp {
         self.json("POST", path, body)
     }
 
-    pub fn delete(&self, path: &str) -> Reply {
+    pub fn delete(&self, path: &str) -> Resp {
         self.request("DELETE", path, &[], None)
     }
 
-    pub fn import_csv(&self, text: &[u8], query: &str) -> Reply {
+    pub fn import_csv(&self, text: &[u8], query: &str) -> Resp {
         self.request(
             "POST",
             &format!("/api/import{query}"),
@@ -321,7 +286,7 @@ pub fn course(id: &str, title: &str) -> Json {
 }
 
 /// `(status, code, field)` of an error answer.
-pub fn error_of(r: &Reply) -> (u16, String, Option<String>) {
+pub fn error_of(r: &Resp) -> (u16, String, Option<String>) {
     let body = r.json();
     (
         r.status,
@@ -333,7 +298,7 @@ pub fn error_of(r: &Reply) -> (u16, String, Option<String>) {
     )
 }
 
-pub fn rev_of(r: &Reply) -> i64 {
+pub fn rev_of(r: &Resp) -> i64 {
     r.json()["rev"]
         .as_i64()
         .unwrap_or_else(|| panic!("no rev in {}", r.text()))

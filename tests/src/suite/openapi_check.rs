@@ -5,7 +5,7 @@
 //! a dozen keywords (asserted by `KNOWN_KEYWORDS` below, so nothing is silently
 //! skipped), and the test build stays light on a shared 2-core machine.
 
-use super::Reply;
+use super::Resp;
 use serde_json::Value as Json;
 
 /// Keywords the checker enforces, and annotations it may ignore.
@@ -60,7 +60,7 @@ fn resolve<'a>(doc: &'a Json, mut v: &'a Json) -> &'a Json {
 
 /// Check one response against the documented response for its route, method
 /// and status. Panics with the reason when it does not conform.
-pub fn check_response(doc: &Json, method: &str, path_and_query: &str, resp: &Reply) {
+pub fn check_response(doc: &Json, method: &str, path_and_query: &str, resp: &Resp) {
     let path = path_and_query.split('?').next().unwrap_or_default();
     let method = if method == "HEAD" { "GET" } else { method };
     let ctx = format!("{method} {path_and_query} -> {}", resp.status);

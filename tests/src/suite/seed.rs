@@ -3,17 +3,17 @@
 //! `Accept: */*` and, with a body, `Content-Type: application/json`; no
 //! `If-Match`, no token.
 
-use super::{Api, Reply, Target, error_of, start};
+use super::{Api, Resp, Target, error_of, start};
 use serde_json::{Value as Json, json};
 
 const ACCEPT: (&str, &str) = ("accept", "*/*");
 const JSON: (&str, &str) = ("content-type", "application/json");
 
-fn seed_get(api: &Api, path: &str) -> Reply {
+fn seed_get(api: &Api, path: &str) -> Resp {
     api.request("GET", path, &[ACCEPT], None)
 }
 
-fn seed_post(api: &Api, path: &str, body: &Json) -> Reply {
+fn seed_post(api: &Api, path: &str, body: &Json) -> Resp {
     let bytes = body.to_string().into_bytes();
     api.request("POST", path, &[ACCEPT, JSON], Some(&bytes))
 }

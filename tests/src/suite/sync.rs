@@ -2,7 +2,7 @@
 //! If-Match, pulls of /api/changes, and a three-way merge on 412. No acknowledged
 //! edit is ever lost; replaying the feed always rebuilds the collection.
 
-use super::{Api, Client, Reply, Target, course, error_of, rev_of, start};
+use super::{Api, Client, Resp, Target, course, error_of, rev_of, start};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value as Json, json};
@@ -49,7 +49,7 @@ impl Device {
     }
 
     /// PATCH `edit` on top of the copy this device last saw.
-    pub fn edit<C: Client>(&self, api: &Api<C>, id: &str, edit: &Json) -> Reply {
+    pub fn edit<C: Client>(&self, api: &Api<C>, id: &str, edit: &Json) -> Resp {
         let tag = format!("\"{}\"", self.rev(id));
         api.json_with(
             "PATCH",
@@ -61,7 +61,7 @@ impl Device {
 
     /// The app's conflict rule: fields changed on one side only are kept; a
     /// field changed on both sides takes the local edit. Retries until it lands.
-    pub fn edit_resolving<C: Client>(&mut self, api: &Api<C>, id: &str, edit: &Json) -> Reply {
+    pub fn edit_resolving<C: Client>(&mut self, api: &Api<C>, id: &str, edit: &Json) -> Resp {
         let mut r = self.edit(api, id, edit);
         for _ in 0..3 {
             if r.status != 412 {

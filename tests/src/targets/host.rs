@@ -1,8 +1,8 @@
 //! The real tracker-host binary serving the real components from spin.toml, over
 //! real HTTP (the [`Host`](crate::Host) harness).
 
-use crate::suite::{Api, Client, Reply, Target};
-use crate::{Host, HostOptions, Resp, build_component};
+use crate::suite::{Api, Client, Resp, Target};
+use crate::{Host, HostOptions, build_component};
 
 pub struct HostTarget;
 
@@ -36,26 +36,9 @@ impl Target for HostTarget {
     }
 }
 
-pub fn reply_of(resp: Resp) -> Reply {
-    Reply {
-        status: resp.status,
-        headers: resp
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: resp.body,
-    }
-}
-
 impl Client for HostClient {
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        reply_of(self.host.request(method, path, headers, Some(body)))
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        self.host.request(method, path, headers, Some(body))
     }
 
     fn restart(&mut self) {

@@ -2,7 +2,7 @@
 //! (the `native` backend): no wasm, no HTTP. SQLite files in a temp dir laid out
 //! as tracker-host lays them out, so a restart reopens the same data.
 
-use crate::suite::{Client, Reply, Target};
+use crate::suite::{Client, Resp, Target};
 use skilltrack_api::native::NativeBackend;
 use skilltrack_api::{Request, handle};
 
@@ -49,7 +49,7 @@ impl Target for NativeTarget {
 }
 
 impl Client for NativeClient {
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
         let mut req = Request::new(method, path).with_body(body.to_vec());
         for (name, value) in headers {
             req = req.with_header(name, value);
@@ -58,7 +58,7 @@ impl Client for NativeClient {
         // sent it (the calendar feed builds its links from its origin).
         req = req.with_header("spin-full-url", &format!("http://{NATIVE_HOST}{path}"));
         let resp = handle(&self.backend, req);
-        Reply {
+        Resp {
             status: resp.status,
             headers: resp
                 .headers

@@ -5,9 +5,9 @@
 //! its scenarios run one at a time. Skipped, saying so, where no `spin` is found
 //! (see [`crate::tools`]).
 
-use super::host::{build_app, reply_of};
+use super::host::build_app;
 use crate::process::{ServeSpec, Served};
-use crate::suite::{Client, Reply, Target};
+use crate::suite::{Client, Resp, Target};
 use crate::tools;
 use std::ffi::OsString;
 use std::sync::{Mutex, MutexGuard};
@@ -67,8 +67,8 @@ impl Target for SpinTarget {
 }
 
 impl Client for SpinClient {
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-        reply_of(self.served.request(method, path, headers, Some(body)))
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        self.served.request(method, path, headers, Some(body))
     }
 
     fn restart(&mut self) {

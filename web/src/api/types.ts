@@ -1,4 +1,4 @@
-// The wire types of the SkillTrack HTTP API (DESIGN.md "HTTP API").
+// The wire types of the SkillTrack HTTP API (docs/api.md; checked against component/api/openapi.json).
 // scripts/check-api.mjs compares these field lists with component/api/openapi.json,
 // so a renamed or added server field fails the check instead of drifting silently.
 

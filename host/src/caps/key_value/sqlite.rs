@@ -38,7 +38,7 @@ impl KeyValueBackend for SqliteStores {
         self.db
             .read(move |c| {
                 c.prepare_cached("SELECT value FROM spin_key_value WHERE store = ? AND key = ?")?
-                    .query_row((store, key), |r| r.get::<_, Vec<u8>>(0))
+                    .query_row((&store, &key), |r| r.get::<_, Vec<u8>>(0))
                     .optional()
             })
             .await
@@ -71,7 +71,7 @@ impl KeyValueBackend for SqliteStores {
         self.db
             .read(move |c| {
                 c.prepare_cached("SELECT 1 FROM spin_key_value WHERE store = ? AND key = ?")?
-                    .exists((store, key))
+                    .exists((&store, &key))
             })
             .await
     }
@@ -80,7 +80,7 @@ impl KeyValueBackend for SqliteStores {
         self.db
             .read(move |c| {
                 c.prepare_cached("SELECT key FROM spin_key_value WHERE store = ? ORDER BY key")?
-                    .query_map([store], |r| r.get::<_, String>(0))?
+                    .query_map([&store], |r| r.get::<_, String>(0))?
                     .collect()
             })
             .await

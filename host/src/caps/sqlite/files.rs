@@ -10,7 +10,7 @@ use super::{SqliteBackend, SqliteConnection};
 use crate::caps::Stored;
 use crate::caps::bindings::spin::sqlite::sqlite::{Error, QueryResult, RowResult, Value};
 use crate::data_dir::DataDir;
-use crate::database::{Checkout, Database, Held};
+use crate::database::{Checkout, Database, Held, is_busy};
 
 pub const STORED: Stored = Stored::Databases("sqlite");
 
@@ -92,6 +92,26 @@ async fn execute(
     let begins = starts_transaction(&statement);
 
     if !begins && !checkout.held().is_some_and(Held::holds_writer) {
+        // A read in autocommit mode runs here, without waiting for locks (see
+        // database.rs); one that meets a lock goes to the blocking pool below.
+        let here = checkout.held_mut().and_then(|held| {
+            let readonly_now = held.conn.is_autocommit()
+                && held
+                    .conn
+                    .prepare_cached(&statement)
+                    .map(|s| s.readonly())
+                    .unwrap_or(false);
+            if !readonly_now {
+                return None;
+            }
+            match held.without_waiting(|conn| run_statement(conn, &statement, &params)) {
+                Err(Failed::Busy(_)) => None,
+                done => Some(done),
+            }
+        });
+        if let Some(result) = here {
+            return finish_read(checkout, result).await;
+        }
         let sql = statement.clone();
         let outcome = checkout
             .run(move |held| {
@@ -102,7 +122,7 @@ async fn execute(
                         .map(|s| s.readonly())
                         .unwrap_or(false);
                 if readonly_now {
-                    Outcome::Done(run_statement(&held.conn, &sql, params))
+                    Outcome::Done(run_statement(&held.conn, &sql, &params).map_err(Error::from))
                 } else {
                     Outcome::NeedsWriter(params)
                 }
@@ -111,12 +131,7 @@ async fn execute(
             .map_err(io)?;
         match outcome {
             Outcome::Done(result) => {
-                // A read-only statement that left a transaction open (SAVEPOINT)
-                // must hold the writer lock before its first read or write.
-                if !checkout.held().is_some_and(|h| h.conn.is_autocommit()) {
-                    checkout.lock_writer().await;
-                }
-                return result;
+                return finish_read(checkout, result.map_err(Failed::Sql)).await;
             }
             Outcome::NeedsWriter(params) => {
                 return execute_as_writer(checkout, statement, params).await;
@@ -124,6 +139,18 @@ async fn execute(
         }
     }
     execute_as_writer(checkout, statement, params).await
+}
+
+/// After a read-only statement: one that left a transaction open (SAVEPOINT) must
+/// hold the writer lock before its next read or write.
+async fn finish_read(
+    checkout: &mut Checkout,
+    result: Result<QueryResult, Failed>,
+) -> Result<QueryResult, Error> {
+    if !checkout.held().is_some_and(|h| h.conn.is_autocommit()) {
+        checkout.lock_writer().await;
+    }
+    result.map_err(Error::from)
 }
 
 async fn execute_as_writer(
@@ -134,9 +161,9 @@ async fn execute_as_writer(
     checkout.lock_writer().await;
     checkout
         .run(move |held| {
-            let result = run_statement(&held.conn, &statement, params);
+            let result = run_statement(&held.conn, &statement, &params);
             held.release_writer_if_idle();
-            result
+            result.map_err(Error::from)
         })
         .await
         .map_err(|e| Error::Io(format!("{e:#}")))?
@@ -149,11 +176,26 @@ fn starts_transaction(statement: &str) -> bool {
         .is_some_and(|w| w.eq_ignore_ascii_case("begin"))
 }
 
+/// A statement's failure; `Busy` only where the busy timeout was off.
+enum Failed {
+    Busy(String),
+    Sql(Error),
+}
+
+impl From<Failed> for Error {
+    fn from(f: Failed) -> Self {
+        match f {
+            Failed::Busy(message) => Error::Io(message),
+            Failed::Sql(e) => e,
+        }
+    }
+}
+
 fn run_statement(
     conn: &rusqlite::Connection,
     sql: &str,
-    params: Vec<SqlValue>,
-) -> Result<QueryResult, Error> {
+    params: &[SqlValue],
+) -> Result<QueryResult, Failed> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_error)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = stmt
@@ -169,11 +211,14 @@ fn run_statement(
     Ok(QueryResult { columns, rows: out })
 }
 
-fn sql_error(e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
+fn sql_error(e: rusqlite::Error) -> Failed {
+    if is_busy(&e) {
+        return Failed::Busy(e.to_string());
+    }
+    Failed::Sql(match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DiskFull) => Error::DatabaseFull,
         _ => Error::Io(e.to_string()),
-    }
+    })
 }
 
 fn to_sql(v: Value) -> SqlValue {
