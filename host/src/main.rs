@@ -296,10 +296,15 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
     )?);
     tracing::info!(allocator = ?runtime.allocator, data_dir = %data.root().display(), "engine ready");
     let env = |name: &str| std::env::var(name).ok();
+    let app_values = caps::variables::resolve_application(
+        &manifest.variables,
+        &caps::variables::Environment(&env),
+    )?;
     let setup = caps::Setup {
         manifest: &manifest,
         data: &data,
         env: &env,
+        app_values: &app_values,
     };
     let app = Arc::new(app::App::load(&setup, &runtime)?);
 

@@ -9,6 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Where Debian's PostgreSQL 15 server binaries are (`$PG_BIN` overrides).
 fn bin_dir() -> PathBuf {
@@ -139,16 +141,75 @@ impl Postgres {
     pub fn data_dir(&self) -> &Path {
         &self.data
     }
-}
 
-impl Drop for Postgres {
-    fn drop(&mut self) {
+    /// A new empty database on this server; answers its URL.
+    pub fn create_database(&self) -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let port = self.port.to_string();
+        self.run(
+            "createdb",
+            &[
+                "-h".as_ref(),
+                "127.0.0.1".as_ref(),
+                "-p".as_ref(),
+                port.as_ref(),
+                "-U".as_ref(),
+                USER.as_ref(),
+                name.as_ref(),
+            ],
+        );
+        format!(
+            "postgres://{USER}@127.0.0.1:{}/{name}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// `allowed_outbound_hosts` entry for this server, as spin.toml's
+    /// `database_host` variable takes it.
+    pub fn host_entry(&self) -> String {
+        format!("postgres://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&self) {
         let _ = self
             .command("pg_ctl")
             .arg("-D")
             .arg(&self.data)
             .args(["-m", "immediate", "-w", "stop"])
             .output();
+    }
+}
+
+/// One server for the whole test process, each test in a database of its own
+/// ([`Postgres::create_database`]): starting a server takes seconds, a database
+/// milliseconds. Stopped and removed when the process exits. `None` when
+/// PostgreSQL is not installed.
+pub fn shared() -> Option<&'static Postgres> {
+    static SHARED: OnceLock<Option<Postgres>> = OnceLock::new();
+    extern "C" fn stop_shared() {
+        if let Some(Some(pg)) = SHARED.get() {
+            pg.stop();
+            let _ = std::fs::remove_dir_all(pg.dir.path());
+        }
+    }
+    SHARED
+        .get_or_init(|| {
+            let pg = Postgres::start()?;
+            // SAFETY: registers a plain function; it runs once, at exit.
+            unsafe { libc::atexit(stop_shared) };
+            Some(pg)
+        })
+        .as_ref()
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

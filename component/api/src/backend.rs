@@ -73,6 +73,10 @@ pub enum BackendError {
     /// Another writer holds the database; worth retrying shortly.
     #[error("database is busy")]
     Busy,
+    /// The database server cannot be reached (PostgreSQL mode); worth retrying
+    /// once it is back, with no restart needed.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     #[error("{0}")]
     Other(String),
 }
@@ -89,9 +93,46 @@ impl BackendError {
     }
 }
 
+/// The SQL the store speaks. Only migrations, transaction openers and the
+/// schema-version lookup differ; every other statement is written once, in the
+/// subset both engines read alike, with `?` placeholders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// `?` placeholders numbered as PostgreSQL wants them (`$1`, `$2`, ...). Quoted
+/// text is left alone, so a literal `'?'` stays a question mark.
+pub fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    let mut quoted = false;
+    for ch in sql.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
 /// What the API needs from the host: one SQLite database, one key-value store,
 /// variables, and a clock.
 pub trait Backend {
+    /// Which engine `execute` talks to.
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
     /// Run one SQL statement with positional parameters and return its rows.
     /// Transactions are plain `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK`
     /// statements on the same connection (see `store::Tx`).
@@ -120,5 +161,19 @@ pub trait Backend {
         std::thread::sleep(std::time::Duration::from_millis(u64::from(
             5 * (attempt + 1),
         )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_placeholders;
+
+    #[test]
+    fn placeholders_are_numbered_in_order_and_quoted_text_is_kept() {
+        assert_eq!(
+            numbered_placeholders("SELECT a FROM t WHERE b = ? AND c = '?' AND d > ?"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?' AND d > $2"
+        );
+        assert_eq!(numbered_placeholders("SELECT 1"), "SELECT 1");
     }
 }

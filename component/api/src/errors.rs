@@ -163,6 +163,12 @@ impl From<BackendError> for ApiError {
                 "the database is busy with another write; retry shortly",
             )
             .with_header("retry-after", "1"),
+            BackendError::Unavailable(msg) => ApiError::new(
+                503,
+                "database_unavailable",
+                format!("the database cannot be reached ({msg}); retry shortly"),
+            )
+            .with_header("retry-after", "2"),
             BackendError::Other(msg) => {
                 ApiError::new(503, "storage_unavailable", format!("storage error: {msg}"))
                     .with_header("retry-after", "1")

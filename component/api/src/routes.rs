@@ -2,7 +2,7 @@
 
 use crate::activity;
 use crate::auth;
-use crate::backend::Backend;
+use crate::backend::{Backend, Dialect};
 use crate::calendar;
 use crate::cors::Cors;
 use crate::errors::{ApiError, ApiResult};
@@ -37,6 +37,10 @@ pub struct Route {
 pub const ROUTES: &[Route] = &[
     Route {
         path: "/health",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/health/ready",
         methods: &["GET"],
     },
     Route {
@@ -172,8 +176,15 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
         return Err(ApiError::too_large(limit));
     }
     let param = param.unwrap_or("");
+    // On PostgreSQL the settings live in the same database as the courses, so
+    // every route that stores anything needs the schema first.
+    let stateless = matches!(route.path, "/health" | "/api/openapi.json");
+    if b.dialect() == Dialect::Postgres && !stateless {
+        store::ensure_schema(b)?;
+    }
     match (route.path, method) {
         ("/health", _) => Ok(health()),
+        ("/health/ready", _) => ready(b),
         ("/api/openapi.json", _) => Ok(Response::new(200)
             .with_header("content-type", "application/json")
             .with_body(OPENAPI.as_bytes().to_vec())),
@@ -202,6 +213,20 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
             }
         }
     }
+}
+
+/// Ready to serve: the store answers and its schema is one this code can use.
+/// A load balancer's readiness probe: 503 while the database is unreachable.
+fn ready(b: &impl Backend) -> ApiResult<Response> {
+    store::ensure_schema(b)?;
+    let store = match b.dialect() {
+        Dialect::Sqlite => "sqlite",
+        Dialect::Postgres => "postgres",
+    };
+    Ok(Response::json(
+        200,
+        &json!({ "status": "ready", "store": store }),
+    ))
 }
 
 fn health() -> Response {

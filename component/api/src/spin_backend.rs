@@ -1,20 +1,31 @@
 //! The Backend on Spin: spin:sqlite@3.0.0, fermyon:spin/key-value@2.0.0 and
-//! fermyon:spin/variables@2.0.0, plus the WASI HTTP entry point.
+//! fermyon:spin/variables@2.0.0, or spin:postgres/postgres@4.0.0 when the
+//! `database_url` variable is set; plus the WASI HTTP entry point.
 
-use crate::backend::{Backend, BackendError, Rows, Value};
+use crate::backend::{Backend, BackendError, Dialect, Rows, Value, numbered_placeholders};
 use crate::http::{Request, Response};
 use crate::routes;
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Response as SpinResponse};
 use spin_sdk::http_component;
+use spin_sdk::pg4;
 use spin_sdk::{key_value, sqlite3, variables};
 use std::cell::OnceCell;
 
-/// Opens the database and the store on first use only: `/health` and the
-/// settings routes never open SQLite.
-struct SpinBackend {
-    db: OnceCell<sqlite3::Connection>,
-    kv: OnceCell<key_value::Store>,
+/// The variable that switches the store to PostgreSQL.
+const DATABASE_URL: &str = "database_url";
+
+/// Opens its store on first use only: `/health` never opens one, and on SQLite
+/// the settings routes never open the database.
+enum SpinBackend {
+    Sqlite {
+        db: OnceCell<sqlite3::Connection>,
+        kv: OnceCell<key_value::Store>,
+    },
+    Postgres {
+        url: String,
+        db: OnceCell<pg4::Connection>,
+    },
 }
 
 fn sql_err(e: sqlite3::Error) -> BackendError {
@@ -28,21 +39,96 @@ fn kv_err(e: key_value::Error) -> BackendError {
     BackendError::Other(format!("key-value: {e:?}"))
 }
 
+/// PostgreSQL errors by what the caller can do about them. The URL holds a
+/// password, so it never appears in a message.
+fn pg_err(e: pg4::PgError, url: &str) -> BackendError {
+    let hide = |msg: String| msg.replace(url, "<database_url>");
+    match e {
+        pg4::PgError::ConnectionFailed(msg) => BackendError::Unavailable(hide(msg)),
+        pg4::PgError::QueryFailed(pg4::QueryError::DbError(db)) => {
+            // SQLSTATE class 08 is "connection exception", 57P0x the server
+            // shutting down or starting; 40001/40P01 are worth retrying.
+            let code = db.code.as_str();
+            if code.starts_with("08") || code.starts_with("57P0") {
+                BackendError::Unavailable(hide(db.message))
+            } else if code == "40001" || code == "40P01" {
+                BackendError::Busy
+            } else {
+                BackendError::Other(hide(db.as_text))
+            }
+        }
+        pg4::PgError::QueryFailed(pg4::QueryError::Text(msg)) => {
+            // A pooled connection the server closed under us.
+            let lower = msg.to_ascii_lowercase();
+            if lower.contains("closed") || lower.contains("connection") {
+                BackendError::Unavailable(hide(msg))
+            } else {
+                BackendError::Other(hide(msg))
+            }
+        }
+        other => BackendError::Other(hide(format!("{other:?}"))),
+    }
+}
+
 impl SpinBackend {
-    fn db(&self) -> Result<&sqlite3::Connection, BackendError> {
-        if let Some(c) = self.db.get() {
+    fn from_variables() -> Self {
+        match variables::get(DATABASE_URL) {
+            Ok(url) if !url.trim().is_empty() => SpinBackend::Postgres {
+                url: url.trim().to_owned(),
+                db: OnceCell::new(),
+            },
+            _ => SpinBackend::Sqlite {
+                db: OnceCell::new(),
+                kv: OnceCell::new(),
+            },
+        }
+    }
+
+    fn sqlite(&self) -> Result<&sqlite3::Connection, BackendError> {
+        let SpinBackend::Sqlite { db, .. } = self else {
+            return Err(BackendError::Other("not in SQLite mode".into()));
+        };
+        if let Some(c) = db.get() {
             return Ok(c);
         }
         let c = sqlite3::Connection::open_default().map_err(sql_err)?;
-        Ok(self.db.get_or_init(|| c))
+        Ok(db.get_or_init(|| c))
     }
 
     fn kv(&self) -> Result<&key_value::Store, BackendError> {
-        if let Some(s) = self.kv.get() {
+        let SpinBackend::Sqlite { kv, .. } = self else {
+            return Err(BackendError::Other("not in SQLite mode".into()));
+        };
+        if let Some(s) = kv.get() {
             return Ok(s);
         }
         let s = key_value::Store::open_default().map_err(kv_err)?;
-        Ok(self.kv.get_or_init(|| s))
+        Ok(kv.get_or_init(|| s))
+    }
+
+    fn pg_query(
+        &self,
+        url: &str,
+        db: &OnceCell<pg4::Connection>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Rows, BackendError> {
+        let conn = match db.get() {
+            Some(c) => c,
+            None => {
+                let c = pg4::Connection::open(url).map_err(|e| pg_err(e, url))?;
+                db.get_or_init(|| c)
+            }
+        };
+        let params: Vec<pg4::ParameterValue> = params.iter().map(to_pg).collect();
+        let result = conn
+            .query(&numbered_placeholders(sql), &params)
+            .map_err(|e| pg_err(e, url))?;
+        Ok(result
+            .rows
+            .into_iter()
+            .map(|r| r.into_iter().map(from_pg).collect())
+            .collect())
     }
 }
 
@@ -66,10 +152,52 @@ fn from_spin(v: sqlite3::Value) -> Value {
     }
 }
 
+/// Every integer column is BIGINT, so integers always go as INT8.
+fn to_pg(v: &Value) -> pg4::ParameterValue {
+    match v {
+        Value::Null => pg4::ParameterValue::DbNull,
+        Value::Integer(i) => pg4::ParameterValue::Int64(*i),
+        Value::Real(f) => pg4::ParameterValue::Floating64(*f),
+        Value::Text(s) => pg4::ParameterValue::Str(s.clone()),
+        Value::Blob(b) => pg4::ParameterValue::Binary(b.clone()),
+    }
+}
+
+fn from_pg(v: pg4::DbValue) -> Value {
+    match v {
+        pg4::DbValue::Boolean(b) => Value::Integer(i64::from(b)),
+        pg4::DbValue::Int8(i) => Value::Integer(i64::from(i)),
+        pg4::DbValue::Int16(i) => Value::Integer(i64::from(i)),
+        pg4::DbValue::Int32(i) => Value::Integer(i64::from(i)),
+        pg4::DbValue::Int64(i) => Value::Integer(i),
+        pg4::DbValue::Floating32(f) => Value::Real(f64::from(f)),
+        pg4::DbValue::Floating64(f) => Value::Real(f),
+        pg4::DbValue::Str(s) => Value::Text(s),
+        pg4::DbValue::Binary(b) => Value::Blob(b),
+        // The schema uses none of the other types.
+        _ => Value::Null,
+    }
+}
+
+const KV_GET: &str = "SELECT value FROM kv WHERE key = ?";
+const KV_SET: &str = "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+const KV_DELETE: &str = "DELETE FROM kv WHERE key = ?";
+const KV_KEYS: &str = "SELECT key FROM kv";
+
 impl Backend for SpinBackend {
+    fn dialect(&self) -> Dialect {
+        match self {
+            SpinBackend::Sqlite { .. } => Dialect::Sqlite,
+            SpinBackend::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, BackendError> {
+        if let SpinBackend::Postgres { url, db } = self {
+            return self.pg_query(url, db, sql, params);
+        }
         let params: Vec<sqlite3::Value> = params.iter().map(to_spin).collect();
-        let result = self.db()?.execute(sql, &params).map_err(sql_err)?;
+        let result = self.sqlite()?.execute(sql, &params).map_err(sql_err)?;
         Ok(result
             .rows
             .into_iter()
@@ -78,19 +206,49 @@ impl Backend for SpinBackend {
     }
 
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
-        self.kv()?.get(key).map_err(kv_err)
+        match self {
+            SpinBackend::Postgres { .. } => Ok(self
+                .execute(KV_GET, &[key.into()])?
+                .into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .and_then(|v| match v {
+                    Value::Blob(b) => Some(b),
+                    _ => None,
+                })),
+            SpinBackend::Sqlite { .. } => self.kv()?.get(key).map_err(kv_err),
+        }
     }
 
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), BackendError> {
-        self.kv()?.set(key, value).map_err(kv_err)
+        match self {
+            SpinBackend::Postgres { .. } => {
+                self.execute(KV_SET, &[key.into(), Value::Blob(value.to_vec())])?;
+                Ok(())
+            }
+            SpinBackend::Sqlite { .. } => self.kv()?.set(key, value).map_err(kv_err),
+        }
     }
 
     fn kv_delete(&self, key: &str) -> Result<(), BackendError> {
-        self.kv()?.delete(key).map_err(kv_err)
+        match self {
+            SpinBackend::Postgres { .. } => {
+                self.execute(KV_DELETE, &[key.into()])?;
+                Ok(())
+            }
+            SpinBackend::Sqlite { .. } => self.kv()?.delete(key).map_err(kv_err),
+        }
     }
 
     fn kv_keys(&self) -> Result<Vec<String>, BackendError> {
-        self.kv()?.get_keys().map_err(kv_err)
+        match self {
+            SpinBackend::Postgres { .. } => Ok(self
+                .execute(KV_KEYS, &[])?
+                .into_iter()
+                .filter_map(|r| r.into_iter().next().and_then(|v| v.to_opt_string()))
+                .collect()),
+            SpinBackend::Sqlite { .. } => self.kv()?.get_keys().map_err(kv_err),
+        }
     }
 
     fn variable(&self, name: &str) -> Result<Option<String>, BackendError> {
@@ -137,10 +295,7 @@ async fn serve(req: IncomingRequest) -> SpinResponse {
         .collect();
     let limit = routes::body_limit(&request.path);
     request.body = read_capped(req, limit).await;
-    let backend = SpinBackend {
-        db: OnceCell::new(),
-        kv: OnceCell::new(),
-    };
+    let backend = SpinBackend::from_variables();
     let response: Response = crate::handle(&backend, request);
     let mut builder = SpinResponse::builder();
     builder.status(response.status);

@@ -42,6 +42,9 @@ pub struct Setup<'a> {
     pub data: &'a DataDir,
     /// The process environment (a function, so tests can supply their own).
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    /// Application variable values (provider over defaults), resolved once:
+    /// component variables and templated outbound hosts are rendered from them.
+    pub app_values: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// SQLite databases a backend keeps in the data dir: `backup` copies them with

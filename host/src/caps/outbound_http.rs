@@ -5,6 +5,7 @@
 //! [`Transport`] that sends what is allowed; [`Direct`] is wasmtime-wasi-http's
 //! own client.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -43,20 +44,28 @@ impl Transport for Direct {
 /// The capability: the transport every component's allowed requests take.
 pub struct OutboundHttp {
     transport: Arc<dyn Transport>,
+    app_values: BTreeMap<String, String>,
 }
 
 impl Capability for OutboundHttp {
     type Grant = Arc<AllowList>;
     type Instance = OutboundHooks;
 
-    fn open(_: &Setup<'_>) -> anyhow::Result<Self> {
+    fn open(setup: &Setup<'_>) -> anyhow::Result<Self> {
         Ok(Self {
             transport: Arc::new(Direct),
+            app_values: setup.app_values.clone(),
         })
     }
 
     fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
-        Ok(Arc::new(component.allowed_outbound_hosts.clone()))
+        let allowed = component
+            .allowed_outbound_hosts
+            .resolve(&self.app_values)
+            .map_err(|e| {
+                anyhow::anyhow!("component.{}.allowed_outbound_hosts: {e}", component.id)
+            })?;
+        Ok(Arc::new(allowed))
     }
 
     fn instance(&self, grant: &Self::Grant) -> OutboundHooks {

@@ -93,8 +93,9 @@ impl Capability for Variables {
     type Instance = VariablesCtx;
 
     fn open(setup: &Setup<'_>) -> anyhow::Result<Self> {
-        let app_values = resolve_application(&setup.manifest.variables, &Environment(setup.env))?;
-        Ok(Self { app_values })
+        Ok(Self {
+            app_values: setup.app_values.clone(),
+        })
     }
 
     fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {

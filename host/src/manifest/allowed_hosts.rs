@@ -2,7 +2,11 @@
 //! `*` scheme, `*` or `*.domain` host, `*` or a range of ports), parsed once and
 //! matched against each outbound request's URI.
 
+use std::collections::BTreeMap;
+
 use http::uri::Scheme;
+
+use super::template::Template;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum HostPattern {
@@ -40,7 +44,7 @@ impl AllowedHost {
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.contains("{{") {
             return Err(format!(
-                "`{text}`: templated hosts are not supported by tracker-host"
+                "`{text}`: a template is resolved first (see `OutboundHosts`)"
             ));
         }
         let (scheme, rest) = text.split_once("://").ok_or_else(|| {
@@ -142,6 +146,55 @@ impl AllowedHost {
 fn parse_port(p: &str, text: &str) -> Result<u16, String> {
     p.parse()
         .map_err(|_| format!("`{text}`: invalid port `{p}`"))
+}
+
+/// One `allowed_outbound_hosts` entry as written: a host, or a template of
+/// application variables resolved at start-up (as Spin does, so one manifest
+/// serves every deployment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    Host(AllowedHost),
+    Templated(Template),
+}
+
+/// A component's `allowed_outbound_hosts` as written in the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboundHosts(Vec<Entry>);
+
+impl OutboundHosts {
+    /// Parses one entry; a literal is checked now, a template once it is resolved.
+    pub fn push(&mut self, text: &str) -> Result<(), String> {
+        let entry = if text.contains("{{") {
+            Entry::Templated(Template::parse(text)?)
+        } else {
+            Entry::Host(AllowedHost::parse(text)?)
+        };
+        self.0.push(entry);
+        Ok(())
+    }
+
+    /// The allow-list with templates rendered from `app_values`. A template that
+    /// renders empty (or to a bare `http://` / `https://`) allows nothing, as in
+    /// Spin: an optional endpoint is a variable left at its empty default.
+    pub fn resolve(&self, app_values: &BTreeMap<String, String>) -> Result<AllowList, String> {
+        let mut hosts = Vec::with_capacity(self.0.len());
+        for entry in &self.0 {
+            match entry {
+                Entry::Host(h) => hosts.push(h.clone()),
+                Entry::Templated(t) => {
+                    let text = t.render(app_values).map_err(|e| format!("`{t}` {e}"))?;
+                    let text = text.trim();
+                    if matches!(text, "" | "http://" | "https://") {
+                        continue;
+                    }
+                    hosts.push(
+                        AllowedHost::parse(text).map_err(|e| format!("`{t}` resolved to {e}"))?,
+                    );
+                }
+            }
+        }
+        Ok(AllowList(hosts))
+    }
 }
 
 /// The parsed allow-list of one component.
@@ -250,5 +303,50 @@ mod tests {
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn templates_resolve_from_application_variables_and_empty_allows_nothing() {
+        let mut hosts = OutboundHosts::default();
+        hosts.push("{{ database_host }}").expect("template");
+        hosts.push("https://{{ api }}:8443").expect("template");
+        let l = hosts
+            .resolve(&values(&[
+                ("database_host", "postgres://db.internal:6432"),
+                ("api", "api.example.com"),
+            ]))
+            .expect("resolves");
+        assert!(l.allows("postgres", "db.internal", 6432));
+        assert!(allowed(&l, "https://api.example.com:8443/"));
+
+        let l = hosts
+            .resolve(&values(&[("database_host", ""), ("api", "x.example.com")]))
+            .expect("an empty host is skipped");
+        assert!(!l.allows("postgres", "db.internal", 6432));
+        assert!(allowed(&l, "https://x.example.com:8443/"));
+    }
+
+    #[test]
+    fn a_template_that_resolves_to_a_bad_host_or_names_no_variable_is_refused() {
+        let mut hosts = OutboundHosts::default();
+        hosts.push("{{ database_host }}").expect("template");
+        let err = hosts
+            .resolve(&values(&[("database_host", "postgres://u:p@db/app")]))
+            .expect_err("a URL with a path is not a host");
+        assert!(err.contains("{{ database_host }}"), "{err}");
+        let err = hosts.resolve(&values(&[])).expect_err("undeclared");
+        assert!(err.contains("database_host"), "{err}");
+        assert!(
+            OutboundHosts::default()
+                .push("https://{{ bad name }}")
+                .is_err()
+        );
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 
 use crate::router::RoutePattern;
-use allowed_hosts::{AllowList, AllowedHost};
+use allowed_hosts::OutboundHosts;
 use template::{Template, is_valid_variable_name};
 
 /// A manifest problem, always tied to the field that caused it.
@@ -80,7 +80,7 @@ pub struct ComponentDecl {
     pub source: PathBuf,
     pub key_value_stores: Vec<String>,
     pub sqlite_databases: Vec<String>,
-    pub allowed_outbound_hosts: AllowList,
+    pub allowed_outbound_hosts: OutboundHosts,
     /// Component configuration: name -> template such as `"{{ api_token }}"`.
     pub variables: BTreeMap<String, Template>,
     pub environment: BTreeMap<String, String>,
@@ -247,16 +247,16 @@ fn parse_components(value: Option<&Value>, base: &Path) -> Result<BTreeMap<Strin
 
         let key_value_stores = label_list(table, &field, "key_value_stores")?;
         let sqlite_databases = label_list(table, &field, "sqlite_databases")?;
-        let allowed_outbound_hosts = string_list(table, &field, "allowed_outbound_hosts")?
+        let mut allowed_outbound_hosts = OutboundHosts::default();
+        for (i, host) in string_list(table, &field, "allowed_outbound_hosts")?
             .unwrap_or_default()
             .iter()
             .enumerate()
-            .map(|(i, host)| {
-                AllowedHost::parse(host).map_err(|e| {
-                    ManifestError::new(format!("{field}.allowed_outbound_hosts[{i}]"), e)
-                })
-            })
-            .collect::<Result<AllowList>>()?;
+        {
+            allowed_outbound_hosts.push(host).map_err(|e| {
+                ManifestError::new(format!("{field}.allowed_outbound_hosts[{i}]"), e)
+            })?;
+        }
 
         let variables = string_table(table, &field, "variables")?
             .into_iter()

@@ -3,10 +3,12 @@
 
 pub mod host;
 pub mod native;
+pub mod postgres;
 pub mod spin;
 
 pub use host::HostTarget;
 pub use native::NativeTarget;
+pub use postgres::PostgresTarget;
 pub use spin::SpinTarget;
 
 /// `SPIN_VARIABLE_<NAME>` for each Spin variable, as Spin's environment provider

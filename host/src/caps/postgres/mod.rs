@@ -15,6 +15,7 @@
 mod pool;
 mod values;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,6 +93,7 @@ impl PoolSettings {
 /// The capability: the backend, shared by every component.
 pub struct Postgres {
     backend: Arc<dyn PostgresBackend>,
+    app_values: BTreeMap<String, String>,
 }
 
 impl Capability for Postgres {
@@ -102,11 +104,18 @@ impl Capability for Postgres {
         let settings = PoolSettings::from_env(setup.env)?;
         Ok(Self {
             backend: Arc::new(pool::Pools::new(settings)),
+            app_values: setup.app_values.clone(),
         })
     }
 
     fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
-        Ok(Arc::new(component.allowed_outbound_hosts.clone()))
+        let allowed = component
+            .allowed_outbound_hosts
+            .resolve(&self.app_values)
+            .map_err(|e| {
+                anyhow::anyhow!("component.{}.allowed_outbound_hosts: {e}", component.id)
+            })?;
+        Ok(Arc::new(allowed))
     }
 
     fn instance(&self, grant: &Self::Grant) -> PostgresCtx {
