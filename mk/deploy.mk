@@ -13,6 +13,9 @@ IMAGE_HOST_BIN = $(if $(STATIC),$(MUSL_HOST_BIN),$(HOST_BIN))
 
 KUBECTL       ?= kubectl
 K8S_NAMESPACE ?= skilltrack
+# What `make deploy` applies: k8s (one pod on SQLite) or k8s/overlays/scale-out
+# (replicas on PostgreSQL; CloudNativePG installed first). See k8s/README.md.
+K8S_DIR       ?= k8s
 K8S_DEPLOY    := deploy/skilltrack
 BACKUP_DIR    ?= backups
 # Fixed once per make run (a recursive $(shell date) could change between uses).
@@ -20,7 +23,7 @@ BACKUP_STAMP  := $(shell date -u +%Y%m%dT%H%M%SZ)
 BACKUP        ?= $(BACKUP_DIR)/skilltrack-$(BACKUP_STAMP).backup
 
 .PHONY: image image-test image-host-musl podman-tools k8s-tools k8s-check \
-	deploy logs status backup restore k8s-backup k8s-restore
+	deploy logs status backup restore k8s-single-pod k8s-backup k8s-restore
 
 # --- tools (installed on first use; quick when present) ----------------------------
 podman-tools:
@@ -51,9 +54,9 @@ k8s-check: k8s-tools
 
 # --- Kubernetes (current kubectl context) -------------------------------------------
 deploy:
-	@if grep -q 'change-me' k8s/secret.yaml; then \
-		echo "k8s/secret.yaml still holds the placeholder tokens: set real ones first (k8s/README.md)"; exit 1; fi
-	$(KUBECTL) apply -k k8s
+	@if grep -q 'change-me' k8s/base/secret.yaml; then \
+		echo "k8s/base/secret.yaml still holds the placeholder tokens: set real ones first (k8s/README.md)"; exit 1; fi
+	$(KUBECTL) apply -k $(K8S_DIR)
 	$(KUBECTL) -n $(K8S_NAMESPACE) rollout status $(K8S_DEPLOY) --timeout=180s
 
 logs:
@@ -74,8 +77,15 @@ restore: host
 	@test -n "$(FROM)" || { echo "usage: make restore FROM=backups/FILE.backup"; exit 1; }
 	$(HOST_BIN) restore --data-dir $(DATA_DIR) --from $(FROM) --force
 
+# The SQLite variant only: with the scale-out overlay /data is a per-pod cache and the
+# data is in PostgreSQL (back it up with CloudNativePG, k8s/README.md).
+K8S_DATA_PVC = $(KUBECTL) -n $(K8S_NAMESPACE) get $(K8S_DEPLOY) \
+	-o jsonpath='{.spec.template.spec.volumes[?(@.name=="data")].persistentVolumeClaim.claimName}'
+k8s-single-pod:
+	@test -n "$$($(K8S_DATA_PVC))" || { echo "$(K8S_DEPLOY) keeps no data on a volume (scale-out?): back up PostgreSQL instead (k8s/README.md)"; exit 1; }
+
 # Kubernetes: streams a backup from the running pod (kubectl exec), then verifies it.
-k8s-backup:
+k8s-backup: k8s-single-pod
 	@mkdir -p $(dir $(BACKUP))
 	$(KUBECTL) -n $(K8S_NAMESPACE) exec $(K8S_DEPLOY) -c tracker-host -- \
 		/tracker-host backup --data-dir /data --out - > $(BACKUP).part
@@ -84,7 +94,7 @@ k8s-backup:
 	@echo "backup: $(BACKUP)"
 
 # Kubernetes: scales to 0, restores on the PVC from a one-off pod, scales back to 1.
-k8s-restore:
+k8s-restore: k8s-single-pod
 	@test -n "$(FROM)" || { echo "usage: make k8s-restore FROM=backups/FILE.backup"; exit 1; }
 	KUBECTL=$(KUBECTL) K8S_NAMESPACE=$(K8S_NAMESPACE) HOST_BIN=$(HOST_BIN) \
 		scripts/deploy/k8s-restore.sh $(FROM)

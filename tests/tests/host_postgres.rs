@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use integration::postgres::Postgres;
 use integration::process::{ServeSpec, Served};
+use integration::targets::spin::spin_up_args;
 use integration::{Host, HostOptions, build_component, free_port, tools};
 
 /// A manifest in its own temp dir serving pgprobe with `pg_url` = `url`.
@@ -226,21 +227,10 @@ fn spin_gives_the_same_answers() {
     let Some(pg) = Postgres::start() else { return };
     let app = probe_app(&pg.url(), &[allow(pg.port())]);
     let state = tempfile::tempdir().expect("spin state dir");
-    let (manifest, state_dir) = (app.manifest.clone(), state.path().to_path_buf());
     let served = Served::start(ServeSpec {
         name: "spin".into(),
         program: spin,
-        args: Box::new(move |port| {
-            vec![
-                "up".into(),
-                "--from".into(),
-                manifest.clone().into(),
-                "--listen".into(),
-                format!("127.0.0.1:{port}").into(),
-                "--state-dir".into(),
-                state_dir.clone().into(),
-            ]
-        }),
+        args: spin_up_args(app.manifest.clone(), state.path().to_path_buf()),
         env: Vec::new(),
         current_dir: state.path().to_path_buf(),
         ready_path: "/ready".into(),

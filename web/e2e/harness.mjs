@@ -1,8 +1,8 @@
 // Shared e2e setup: the real tracker-host serving the real components from the repo's
 // spin.toml on a free loopback port with a fresh data dir, and Debian's Chromium.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +24,28 @@ function freePort() {
       s.close(() => ok(port));
     });
   });
+}
+
+/**
+ * The static component built around another web app: `fillDist(dir)` puts the app's
+ * files in an empty temp dir, which the component then embeds. Returns the .wasm bytes,
+ * for a swap on the admin API. Built in its own target dir (shared with the Rust swap
+ * tests), so the tested build in target/ stays as it is.
+ */
+export function buildStaticVariant(fillDist) {
+  const dist = mkdtempSync(join(tmpdir(), 'skilltrack-variant-'));
+  try {
+    fillDist(dist);
+    const targetDir = join(REPO, 'target', 'swap-variant');
+    execFileSync('cargo', ['build', '--target', 'wasm32-wasip2', '--profile', 'wasm', '-p', 'skilltrack-static'], {
+      cwd: REPO,
+      env: { ...process.env, CARGO_TARGET_DIR: targetDir, SKILLTRACK_WEB_DIST: dist },
+      stdio: 'inherit',
+    });
+    return readFileSync(join(targetDir, 'wasm32-wasip2', 'wasm', 'skilltrack_static.wasm'));
+  } finally {
+    rmSync(dist, { recursive: true, force: true });
+  }
 }
 
 export async function waitFor(what, fn, timeoutMs = 20_000, everyMs = 100) {

@@ -1,35 +1,22 @@
 // A hot-swapped UI: after the static component is swapped on the admin API, a browser
 // that reloads gets the new UI, with no restart and the data still there.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO, launchBrowser, openDevice, startHost, waitFor } from './harness.mjs';
+import { REPO, buildStaticVariant, launchBrowser, openDevice, startHost, waitFor } from './harness.mjs';
 
 const SWAPPED_TITLE = 'SkillTrack (new version)';
 
 /** The static component built from a copy of web/dist whose index.html has another title. */
 function buildVariant() {
-  const dist = mkdtempSync(join(tmpdir(), 'skilltrack-dist-'));
-  try {
+  return buildStaticVariant((dist) => {
     cpSync(join(REPO, 'web', 'dist'), dist, { recursive: true });
     const index = join(dist, 'index.html');
     const html = readFileSync(index, 'utf8');
     assert.match(html, /<title>SkillTrack<\/title>/);
     writeFileSync(index, html.replace('<title>SkillTrack</title>', `<title>${SWAPPED_TITLE}</title>`));
-    // Its own target dir (shared with the Rust swap tests), so the tested build stays as it is.
-    const targetDir = join(REPO, 'target', 'swap-variant');
-    execFileSync('cargo', ['build', '--target', 'wasm32-wasip2', '--profile', 'wasm', '-p', 'skilltrack-static'], {
-      cwd: REPO,
-      env: { ...process.env, CARGO_TARGET_DIR: targetDir, SKILLTRACK_WEB_DIST: dist },
-      stdio: 'inherit',
-    });
-    return readFileSync(join(targetDir, 'wasm32-wasip2', 'wasm', 'skilltrack_static.wasm'));
-  } finally {
-    rmSync(dist, { recursive: true, force: true });
-  }
+  });
 }
 
 let host;

@@ -3,12 +3,12 @@
 // replacing the old one (service worker cache included) after a hot swap.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { REPO, launchBrowser, launchPersistent, openDevice, startHost, waitFor, waitForState } from './harness.mjs';
+import { REPO, buildStaticVariant, launchBrowser, launchPersistent, openDevice, startHost, waitFor, waitForState } from './harness.mjs';
 
 const NEXT_VERSION = '0.1.0-e2e-next';
 
@@ -63,24 +63,13 @@ function buildOf(page) {
 
 /** A real second build of the app (another version label), embedded in the static component. */
 function buildNextVersion() {
-  const dist = mkdtempSync(join(tmpdir(), 'skilltrack-next-'));
-  try {
+  return buildStaticVariant((dist) => {
     execFileSync('npx', ['vite', 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'], {
       cwd: join(REPO, 'web'),
       env: { ...process.env, SKILLTRACK_VERSION_LABEL: NEXT_VERSION },
       stdio: 'inherit',
     });
-    // Its own target dir (shared with the other swap tests), so the tested build stays as it is.
-    const targetDir = join(REPO, 'target', 'swap-variant');
-    execFileSync('cargo', ['build', '--target', 'wasm32-wasip2', '--profile', 'wasm', '-p', 'skilltrack-static'], {
-      cwd: REPO,
-      env: { ...process.env, CARGO_TARGET_DIR: targetDir, SKILLTRACK_WEB_DIST: dist },
-      stdio: 'inherit',
-    });
-    return readFileSync(join(targetDir, 'wasm32-wasip2', 'wasm', 'skilltrack_static.wasm'));
-  } finally {
-    rmSync(dist, { recursive: true, force: true });
-  }
+  });
 }
 
 describe('installable app', () => {

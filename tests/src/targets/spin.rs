@@ -6,13 +6,30 @@
 //! (see [`crate::tools`]).
 
 use super::host::build_app;
-use crate::process::{ServeSpec, Served};
+use crate::process::{ArgsForPort, ServeSpec, Served};
 use crate::suite::{Client, Resp, Target};
 use crate::tools;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
 pub struct SpinTarget;
+
+/// `spin up --from MANIFEST --listen 127.0.0.1:PORT --state-dir STATE_DIR`, for a
+/// [`ServeSpec`] (which picks the port).
+pub fn spin_up_args(manifest: PathBuf, state_dir: PathBuf) -> ArgsForPort {
+    Box::new(move |port| -> Vec<OsString> {
+        vec![
+            "up".into(),
+            "--from".into(),
+            manifest.clone().into(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}").into(),
+            "--state-dir".into(),
+            state_dir.clone().into(),
+        ]
+    })
+}
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -33,23 +50,10 @@ impl Target for SpinTarget {
         build_app();
         let spin = tools::spin().expect("checked by unavailable()");
         let state = tempfile::tempdir().expect("temp state dir");
-        let manifest = crate::manifest();
-        let state_dir = state.path().to_path_buf();
-        let args = move |port: u16| -> Vec<OsString> {
-            vec![
-                "up".into(),
-                "--from".into(),
-                manifest.clone().into(),
-                "--listen".into(),
-                format!("127.0.0.1:{port}").into(),
-                "--state-dir".into(),
-                state_dir.clone().into(),
-            ]
-        };
         let served = Served::start(ServeSpec {
             name: "spin".into(),
             program: spin,
-            args: Box::new(args),
+            args: spin_up_args(crate::manifest(), state.path().to_path_buf()),
             env: super::spin_variable_env(variables),
             // Anything Spin writes beside its state stays in the temp dir.
             current_dir: state.path().to_path_buf(),
