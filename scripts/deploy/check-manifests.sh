@@ -78,6 +78,8 @@ step "scale-out invariants (+ spinkube/spinapp-scale-out.yaml)" sh -c \
 step "SpinApps against the SpinApp CRD" python3 scripts/deploy/check_crds.py k8s/spinkube/*.yaml
 step "the Cluster against the CloudNativePG CRD (rendered scale-out)" \
     python3 scripts/deploy/check_crds.py "$scaleout"
+step "spin.toml wires /health/ready, database_url and database_host as the overlay expects" \
+    python3 scripts/deploy/check_spin_wiring.py spin.toml
 step "hadolint Dockerfile (error level)" hadolint --failure-threshold error Dockerfile
 
 # --- negative controls -------------------------------------------------------------
@@ -130,10 +132,10 @@ mutate "$scaleout" "$b/no-replica-id.yaml" Deployment \
     "$container"'; c["env"] = [e for e in c["env"] if e["name"] != "TRACKER_REPLICA_ID"]'
 rejects "the scale-out check rejects a Deployment without TRACKER_REPLICA_ID" "must set TRACKER_REPLICA_ID" \
     policy_scaleout "$b/no-replica-id.yaml"
-sed 's#value: postgresql://skilltrack-db-rw.skilltrack:5432#value: postgres://skilltrack-db-rw.skilltrack:5432#' \
+sed 's#value: postgres://skilltrack-db-rw.skilltrack:5432#value: postgresql://skilltrack-db-rw.skilltrack:5432#' \
     "$scaleout" >"$b/db-host.yaml"
 rejects "the scale-out check rejects a database host the URI does not match" \
-    "SPIN_VARIABLE_DATABASE_HOST must be postgresql://skilltrack-db-rw.skilltrack:5432" \
+    "SPIN_VARIABLE_DATABASE_HOST must be postgres://skilltrack-db-rw.skilltrack:5432" \
     policy_scaleout "$b/db-host.yaml"
 mutate "$scaleout" "$b/pvc.yaml" Deployment \
     'd["spec"]["template"]["spec"]["volumes"][0] = {"name": "data", "persistentVolumeClaim": {"claimName": "x"}}'
@@ -144,6 +146,13 @@ rejects "the scale-out check rejects a NetworkPolicy that shuts out the CNPG ope
 grep -v 'app.kubernetes.io/name: skilltrack-spin' k8s/spinkube/spinapp-scale-out.yaml >"$b/spinapp-labels.yaml"
 rejects "the scale-out check rejects a SpinApp whose pods the NetworkPolicy shuts out" \
     "must let SpinApp skilltrack-spin's pods reach 5432" policy_scaleout "$scaleout" "$b/spinapp-labels.yaml"
+
+grep -v '^route = "/health/ready"$' spin.toml >"$b/spin.toml"
+rejects "the wiring check rejects a spin.toml without the readiness route" \
+    "no [[trigger.http]] route = \"/health/ready\"" python3 scripts/deploy/check_spin_wiring.py "$b/spin.toml"
+sed 's/^allowed_outbound_hosts = \["{{ database_host }}"\]$/allowed_outbound_hosts = []/' spin.toml >"$b/spin-hosts.toml"
+rejects "the wiring check rejects an API component that cannot reach the database" \
+    "allowed_outbound_hosts must include" python3 scripts/deploy/check_spin_wiring.py "$b/spin-hosts.toml"
 
 echo "k8s-check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

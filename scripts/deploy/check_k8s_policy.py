@@ -189,8 +189,10 @@ def check_scale_out(c, docs, dep, ctr, data_vol, env, spinapps):
     c.need(isinstance(instances, int) and instances >= 2, f"the Cluster needs 2 or more instances (got {instances})")
     c.need("initdb" in cluster.get("spec", {}).get("bootstrap", {}), "the Cluster must bootstrap with initdb")
     # CloudNativePG's app Secret is <cluster>-app; its `uri` names <cluster>-rw.<namespace>:5432.
+    # The allow-list entry is postgres:// whatever the URI's scheme: Spin (and
+    # tracker-host) check a database address as postgres://host:port.
     app_secret = {"name": f"{cname}-app", "key": "uri"}
-    db_host = f"postgresql://{cname}-rw.{cns}:{PG_PORT}"
+    db_host = f"postgres://{cname}-rw.{cns}:{PG_PORT}"
     for var in FLEET_ENV:
         c.need(var in env, f"container env must set {var}")
     for var in ["SPIN_VARIABLE_DATABASE_URL", "TRACKER_FLEET_DATABASE_URL"]:
