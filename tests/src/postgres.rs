@@ -75,18 +75,25 @@ impl Postgres {
                 "--no-sync".as_ref(),
             ],
         );
+        pg.start_server();
+        Some(pg)
+    }
+
+    /// Starts the server (again) on its port and waits until it accepts connections.
+    pub fn start_server(&self) {
         // Loopback TCP only; the socket dir is the temp dir (the system one may not
         // be writable); no fsync: the data is thrown away.
         let options = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            pg.dir.path().display()
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
         );
-        let log = pg.dir.path().join("server.log");
-        pg.run(
+        let log = self.dir.path().join("server.log");
+        self.run(
             "pg_ctl",
             &[
                 "-D".as_ref(),
-                pg.data.as_os_str(),
+                self.data.as_os_str(),
                 "-l".as_ref(),
                 log.as_os_str(),
                 "-o".as_ref(),
@@ -97,7 +104,16 @@ impl Postgres {
                 "start".as_ref(),
             ],
         );
-        Some(pg)
+    }
+
+    /// Stops the server at once (`immediate`: like a crash, no checkpoint).
+    pub fn stop_server(&self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
     }
 
     pub fn port(&self) -> u16 {
@@ -174,15 +190,6 @@ impl Postgres {
     pub fn host_entry(&self) -> String {
         format!("postgres://127.0.0.1:{}", self.port)
     }
-
-    fn stop(&self) {
-        let _ = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "-w", "stop"])
-            .output();
-    }
 }
 
 /// One server for the whole test process, each test in a database of its own
@@ -193,7 +200,7 @@ pub fn shared() -> Option<&'static Postgres> {
     static SHARED: OnceLock<Option<Postgres>> = OnceLock::new();
     extern "C" fn stop_shared() {
         if let Some(Some(pg)) = SHARED.get() {
-            pg.stop();
+            pg.stop_server();
             let _ = std::fs::remove_dir_all(pg.dir.path());
         }
     }
@@ -209,7 +216,7 @@ pub fn shared() -> Option<&'static Postgres> {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        self.stop();
+        self.stop_server();
     }
 }
 

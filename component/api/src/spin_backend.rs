@@ -121,15 +121,42 @@ impl SpinBackend {
             }
         };
         let params: Vec<pg4::ParameterValue> = params.iter().map(to_pg).collect();
+        let sql = numbered_placeholders(sql);
+        if !returns_rows(&sql) {
+            conn.execute(&sql, &params).map_err(|e| pg_err(e, url))?;
+            return Ok(Rows::new());
+        }
         let result = conn
-            .query(&numbered_placeholders(sql), &params)
+            .query(&with_sentinel_row(&sql), &params)
             .map_err(|e| pg_err(e, url))?;
+        // The first column numbers the real rows; the sentinel row has NULL there.
         Ok(result
             .rows
             .into_iter()
-            .map(|r| r.into_iter().map(from_pg).collect())
+            .filter(|r| !matches!(r.first(), None | Some(pg4::DbValue::DbNull)))
+            .map(|r| r.into_iter().skip(1).map(from_pg).collect())
             .collect())
     }
+}
+
+fn returns_rows(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|w| w.eq_ignore_ascii_case("SELECT"))
+}
+
+/// `sql` with one extra, all-NULL row after its own rows, and its rows numbered.
+///
+/// Spin 4.1's `query` never returns when a statement yields no rows (it waits for
+/// the column list, which it only learns from a first row), so a query must always
+/// yield one. A LEFT JOIN from a one-row relation does that; `row_number()` keeps
+/// the statement's own order and tells its rows from the sentinel.
+fn with_sentinel_row(sql: &str) -> String {
+    format!(
+        "SELECT q.* FROM (SELECT 1) AS one LEFT JOIN \
+         (SELECT row_number() OVER () AS sentinel_n, i.* FROM ({sql}) AS i) AS q ON true \
+         ORDER BY q.sentinel_n"
+    )
 }
 
 fn to_spin(v: &Value) -> sqlite3::Value {

@@ -9,7 +9,7 @@ pub mod spin;
 pub use host::HostTarget;
 pub use native::NativeTarget;
 pub use postgres::PostgresTarget;
-pub use spin::SpinTarget;
+pub use spin::{SpinPostgresTarget, SpinTarget};
 
 /// `SPIN_VARIABLE_<NAME>` for each Spin variable, as Spin's environment provider
 /// (and tracker-host) read them.

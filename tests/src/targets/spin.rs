@@ -39,14 +39,8 @@ pub struct SpinClient {
     _state: tempfile::TempDir,
 }
 
-impl Target for SpinTarget {
-    fn unavailable(&self) -> Option<String> {
-        tools::spin()
-            .is_none()
-            .then(|| tools::missing("spin", "SPIN"))
-    }
-
-    fn start(&self, variables: &[(&str, &str)]) -> Box<dyn Client> {
+impl SpinClient {
+    fn start(env: Vec<(String, String)>) -> SpinClient {
         build_app();
         let spin = tools::spin().expect("checked by unavailable()");
         let state = tempfile::tempdir().expect("temp state dir");
@@ -54,19 +48,51 @@ impl Target for SpinTarget {
             name: "spin".into(),
             program: spin,
             args: spin_up_args(crate::manifest(), state.path().to_path_buf()),
-            env: super::spin_variable_env(variables),
+            env,
             // Anything Spin writes beside its state stays in the temp dir.
             current_dir: state.path().to_path_buf(),
             ready_path: "/health".into(),
         });
-        Box::new(SpinClient {
+        SpinClient {
             served,
             _state: state,
-        })
+        }
+    }
+}
+
+fn spin_unavailable() -> Option<String> {
+    tools::spin()
+        .is_none()
+        .then(|| tools::missing("spin", "SPIN"))
+}
+
+impl Target for SpinTarget {
+    fn unavailable(&self) -> Option<String> {
+        spin_unavailable()
+    }
+
+    fn start(&self, variables: &[(&str, &str)]) -> Box<dyn Client> {
+        Box::new(SpinClient::start(super::spin_variable_env(variables)))
     }
 
     fn exclusive(&self) -> Option<MutexGuard<'static, ()>> {
         Some(ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Spin with the API in PostgreSQL mode, each scenario on a database of its own.
+/// PostgreSQL takes concurrent writers, so these run in parallel.
+pub struct SpinPostgresTarget;
+
+impl Target for SpinPostgresTarget {
+    fn unavailable(&self) -> Option<String> {
+        spin_unavailable()
+    }
+
+    fn start(&self, variables: &[(&str, &str)]) -> Box<dyn Client> {
+        let client = SpinClient::start(super::postgres::env_with_database(variables));
+        super::postgres::assert_on_postgres(&client);
+        Box::new(client)
     }
 }
 

@@ -1,0 +1,331 @@
+//! Scale-out: several tracker-host replicas serving the API in PostgreSQL mode from
+//! one real PostgreSQL database, over real HTTP. Any replica answers any request,
+//! the change feed stays exact with writers on every replica, a replica killed
+//! mid-write loses nothing it acknowledged, and a database outage is a prompt 503
+//! that heals without a restart.
+
+use integration::postgres::{self, Postgres};
+use integration::suite::{Api, course, rev_of};
+use integration::targets::host::{HostClient, start_api};
+use integration::targets::spin_variable_env;
+use integration::{HostOptions, Resp};
+use serde_json::{Value as Json, json};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// `n` replicas on a new database of `pg`.
+fn replicas(pg: &Postgres, n: usize) -> Vec<Api<HostClient>> {
+    let url = pg.create_database();
+    let host = pg.host_entry();
+    let env = spin_variable_env(&[("database_url", &url), ("database_host", &host)]);
+    (0..n)
+        .map(|_| {
+            start_api(HostOptions {
+                env: env.clone(),
+                ..HostOptions::default()
+            })
+        })
+        .collect()
+}
+
+fn shared_pg() -> Option<&'static Postgres> {
+    let pg = postgres::shared();
+    if pg.is_none() {
+        eprintln!("skipped: PostgreSQL not found (`make deps` installs it)");
+    }
+    pg
+}
+
+/// A client that follows the change feed from 0, as the browser app does: every
+/// page from `since`, keeping the newest copy of each course.
+struct Follower {
+    since: i64,
+    state: BTreeMap<String, Json>,
+}
+
+impl Follower {
+    fn new() -> Self {
+        Self {
+            since: 0,
+            state: BTreeMap::new(),
+        }
+    }
+
+    fn poll(&mut self, api: &Api<HostClient>) {
+        loop {
+            let r = api.get(&format!("/api/changes?since={}&limit=50", self.since));
+            assert_eq!(r.status, 200, "{}", r.text());
+            let feed = r.json();
+            let mut last = self.since;
+            for c in feed["courses"].as_array().expect("courses") {
+                let rev = c["rev"].as_i64().expect("rev");
+                assert!(rev > last, "the feed runs in revision order");
+                last = rev;
+                self.state
+                    .insert(c["id"].as_str().expect("id").to_owned(), c.clone());
+            }
+            for id in feed["deleted"].as_array().expect("deleted") {
+                self.state.remove(id.as_str().expect("id"));
+            }
+            self.since = feed["rev"].as_i64().expect("rev");
+            if !feed["more"].as_bool().expect("more") {
+                return;
+            }
+        }
+    }
+}
+
+fn by_id(list: &[Json]) -> BTreeMap<String, Json> {
+    list.iter()
+        .map(|c| (c["id"].as_str().expect("id").to_owned(), c.clone()))
+        .collect()
+}
+
+#[test]
+fn writers_on_three_replicas_and_a_follower_on_another_all_converge() {
+    let Some(pg) = shared_pg() else { return };
+    let apis = Arc::new(replicas(pg, 3));
+    let done = Arc::new(AtomicBool::new(false));
+
+    // Followers poll through each replica while the writes go on: if a revision
+    // could commit after a higher one was visible, a follower past it would never
+    // see it, and would end up behind the collection.
+    let followers: Vec<_> = (0..3)
+        .map(|i| {
+            let (apis, done) = (apis.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut f = Follower::new();
+                while !done.load(Ordering::Relaxed) {
+                    f.poll(&apis[i]);
+                }
+                f.poll(&apis[i]);
+                f
+            })
+        })
+        .collect();
+
+    // Four writers, each request to the next replica round-robin; some courses
+    // are written by every writer, so writes to one row race across replicas.
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (apis, acknowledged) = (apis.clone(), acknowledged.clone());
+            std::thread::spawn(move || {
+                for i in 0..30 {
+                    let api = &apis[(w + i) % 3];
+                    let id = if i % 3 == 0 {
+                        format!("shared-{}", i % 4)
+                    } else {
+                        format!("w{w}-{i}")
+                    };
+                    let r = api.put(
+                        &format!("/api/courses/{id}"),
+                        &course(&id, &format!("writer {w} write {i}")),
+                    );
+                    assert!(
+                        matches!(r.status, 200 | 201),
+                        "write {i} of writer {w}: {} {}",
+                        r.status,
+                        r.text()
+                    );
+                    acknowledged.lock().expect("lock").push((id, rev_of(&r)));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    done.store(true, Ordering::Relaxed);
+    let followers: Vec<Follower> = followers
+        .into_iter()
+        .map(|f| f.join().expect("follower"))
+        .collect();
+
+    let collection = by_id(&apis[0].course_list());
+    for (i, api) in apis.iter().enumerate() {
+        assert_eq!(
+            by_id(&api.course_list()),
+            collection,
+            "replica {i} serves the same collection"
+        );
+        assert_eq!(
+            api.replay(7),
+            collection,
+            "replaying replica {i}'s feed from 0 gives the collection"
+        );
+    }
+    for (i, f) in followers.iter().enumerate() {
+        assert_eq!(
+            f.state, collection,
+            "the follower on replica {i} missed nothing"
+        );
+    }
+    // Every acknowledged write is there, at its revision or a later one.
+    let acknowledged = acknowledged.lock().expect("lock");
+    assert_eq!(acknowledged.len(), 120);
+    let mut revs: Vec<i64> = acknowledged.iter().map(|(_, rev)| *rev).collect();
+    revs.sort_unstable();
+    revs.dedup();
+    assert_eq!(revs.len(), 120, "each write got a revision of its own");
+    for (id, rev) in acknowledged.iter() {
+        let stored = collection[id]["rev"].as_i64().expect("rev");
+        assert!(
+            stored >= *rev,
+            "{id}: stored rev {stored} < acknowledged {rev}"
+        );
+    }
+}
+
+#[test]
+fn two_devices_syncing_through_different_replicas_converge() {
+    let Some(pg) = shared_pg() else { return };
+    let apis = replicas(pg, 2);
+    let created = apis[0].put("/api/courses/c1", &course("c1", "Rust"));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let base = rev_of(&created).to_string();
+    let tag = format!("\"{base}\"");
+
+    // Both devices edit from the same base, each through its own replica.
+    let a = apis[0].json_with(
+        "PATCH",
+        "/api/courses/c1",
+        &[("if-match", &tag)],
+        &json!({"notes": "from the phone"}),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    let b = apis[1].json_with(
+        "PATCH",
+        "/api/courses/c1",
+        &[("if-match", &tag)],
+        &json!({"completedLessons": 3, "totalLessons": 10}),
+    );
+    assert!(
+        matches!(b.status, 200 | 412),
+        "a concurrent edit merges or is refused with the server copy: {} {}",
+        b.status,
+        b.text()
+    );
+    if b.status == 412 {
+        let current = b.json()["current"]["rev"].as_i64().expect("server copy");
+        let retry = apis[1].json_with(
+            "PATCH",
+            "/api/courses/c1",
+            &[("if-match", &format!("\"{current}\""))],
+            &json!({"completedLessons": 3, "totalLessons": 10}),
+        );
+        assert_eq!(retry.status, 200, "{}", retry.text());
+    }
+    let one = by_id(&apis[0].course_list());
+    assert_eq!(one, by_id(&apis[1].course_list()));
+    assert_eq!(one["c1"]["notes"], "from the phone");
+    assert_eq!(one["c1"]["completedLessons"], 3);
+    // Settings are shared too: one database holds them.
+    let set = apis[1].put("/api/settings/monthly_goal", &json!({"value": 5}));
+    assert_eq!(set.status, 200, "{}", set.text());
+    assert_eq!(apis[0].get("/api/settings/monthly_goal").json()["value"], 5);
+}
+
+#[test]
+fn a_replica_killed_during_writes_loses_no_acknowledged_write() {
+    let Some(pg) = shared_pg() else { return };
+    let mut apis = replicas(pg, 3);
+    let mut acknowledged = BTreeMap::new();
+    for i in 0..60 {
+        if i == 25 {
+            apis[0].client.host.kill();
+        }
+        let api = &apis[i % 3];
+        let id = format!("c{}", i % 20);
+        let r = api.put(
+            &format!("/api/courses/{id}"),
+            &course(&id, &format!("v{i}")),
+        );
+        if matches!(r.status, 200 | 201) {
+            acknowledged.insert(id, (rev_of(&r), format!("v{i}")));
+        }
+    }
+    let survivors = &apis[1..];
+    for api in survivors {
+        let stored = by_id(&api.course_list());
+        for (id, (rev, title)) in &acknowledged {
+            let c = &stored[id];
+            assert!(c["rev"].as_i64().expect("rev") >= *rev, "{id}");
+            if c["rev"].as_i64() == Some(*rev) {
+                assert_eq!(c["title"], title.as_str());
+            }
+        }
+        assert_eq!(stored.len(), 20);
+    }
+    // The killed replica comes back on the same database and serves it all.
+    apis[0].client.host.start_again();
+    assert_eq!(by_id(&apis[0].course_list()), by_id(&apis[1].course_list()));
+}
+
+/// Waits until `f` answers `Some`, up to `limit`.
+fn eventually<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "gave up after {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn send(api: &Api<HostClient>, method: &str, path: &str) -> Resp {
+    api.request(method, path, &[], None)
+}
+
+#[test]
+fn a_database_outage_is_a_503_with_retry_after_and_heals_without_a_restart() {
+    // A server of its own: this test stops it.
+    let Some(pg) = Postgres::start() else {
+        eprintln!("skipped: PostgreSQL not found (`make deps` installs it)");
+        return;
+    };
+    let apis = replicas(&pg, 2);
+    let created = apis[0].put("/api/courses/c1", &course("c1", "Kept"));
+    assert_eq!(created.status, 201, "{}", created.text());
+
+    pg.stop_server();
+    for api in &apis {
+        for path in ["/api/courses", "/api/settings", "/health/ready"] {
+            let r = send(api, "GET", path);
+            assert_eq!(r.status, 503, "{path}: {}", r.text());
+            assert!(r.header("retry-after").is_some(), "{path}: no Retry-After");
+            assert_eq!(
+                r.json()["error"]["code"],
+                "database_unavailable",
+                "{path}: {}",
+                r.text()
+            );
+            assert!(
+                !r.text().contains("postgres://"),
+                "the database URL (it may hold a password) never reaches a client"
+            );
+        }
+        let w = api.put("/api/courses/c2", &course("c2", "Lost?"));
+        assert_eq!(w.status, 503, "{}", w.text());
+        // Liveness does not depend on the database: the pod is not restarted.
+        assert_eq!(send(api, "GET", "/health").status, 200);
+    }
+
+    pg.start_server();
+    for api in &apis {
+        eventually(Duration::from_secs(30), || {
+            (send(api, "GET", "/health/ready").status == 200).then_some(())
+        });
+        let list = by_id(&api.course_list());
+        assert_eq!(
+            list.keys().collect::<Vec<_>>(),
+            ["c1"],
+            "nothing lost, nothing half-written"
+        );
+    }
+    let w = apis[1].put("/api/courses/c2", &course("c2", "After"));
+    assert_eq!(w.status, 201, "{}", w.text());
+}
