@@ -192,15 +192,15 @@ fn two_devices_syncing_through_different_replicas_converge() {
     let a = apis[0].json_with(
         "PATCH",
         "/api/courses/c1",
-        &[("if-match", &tag)],
         &json!({"notes": "from the phone"}),
+        &[("if-match", &tag)],
     );
     assert_eq!(a.status, 200, "{}", a.text());
     let b = apis[1].json_with(
         "PATCH",
         "/api/courses/c1",
-        &[("if-match", &tag)],
         &json!({"completedLessons": 3, "totalLessons": 10}),
+        &[("if-match", &tag)],
     );
     assert!(
         matches!(b.status, 200 | 412),
@@ -213,8 +213,8 @@ fn two_devices_syncing_through_different_replicas_converge() {
         let retry = apis[1].json_with(
             "PATCH",
             "/api/courses/c1",
-            &[("if-match", &format!("\"{current}\""))],
             &json!({"completedLessons": 3, "totalLessons": 10}),
+            &[("if-match", &format!("\"{current}\""))],
         );
         assert_eq!(retry.status, 200, "{}", retry.text());
     }
@@ -231,33 +231,71 @@ fn two_devices_syncing_through_different_replicas_converge() {
 #[test]
 fn a_replica_killed_during_writes_loses_no_acknowledged_write() {
     let Some(pg) = shared_pg() else { return };
-    let mut apis = replicas(pg, 3);
-    let mut acknowledged = BTreeMap::new();
-    for i in 0..60 {
-        if i == 25 {
-            apis[0].client.host.kill();
-        }
-        let api = &apis[i % 3];
-        let id = format!("c{}", i % 20);
-        let r = api.put(
-            &format!("/api/courses/{id}"),
-            &course(&id, &format!("v{i}")),
-        );
-        if matches!(r.status, 200 | 201) {
-            acknowledged.insert(id, (rev_of(&r), format!("v{i}")));
-        }
+    let apis = Arc::new(Mutex::new(replicas(pg, 3)));
+    let hosts: Vec<_> = {
+        let apis = apis.lock().expect("lock");
+        apis.iter().map(|a| a.client.host.url("")).collect()
+    };
+    // Writers on every replica at once; replica 0 is killed (SIGKILL) while they run.
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let hosts = hosts.clone();
+            std::thread::spawn(move || {
+                let agent = integration::http_agent();
+                let (mut acknowledged, mut unanswered) = (Vec::new(), 0);
+                for i in 0..150 {
+                    let id = format!("c{}", (w * 7 + i) % 20);
+                    let title = format!("w{w} v{i}");
+                    let body = serde_json::to_vec(&course(&id, &title)).expect("json");
+                    let answer = integration::send_request(
+                        &agent,
+                        "PUT",
+                        &format!("{}/api/courses/{id}", hosts[(w + i) % 3]),
+                        &[("content-type", "application/json")],
+                        Some(&body),
+                    );
+                    // No answer (the killed replica) is no acknowledgement.
+                    match answer {
+                        Ok(r) if matches!(r.status, 200 | 201) => {
+                            acknowledged.push((id, rev_of(&r), title));
+                        }
+                        Ok(r) => panic!("{} {}", r.status, r.text()),
+                        Err(_) => unanswered += 1,
+                    }
+                }
+                (acknowledged, unanswered)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    apis.lock().expect("lock")[0].client.host.kill();
+    let (mut acknowledged, mut unanswered) = (Vec::new(), 0);
+    for w in writers {
+        let (a, u) = w.join().expect("writer");
+        acknowledged.extend(a);
+        unanswered += u;
     }
-    let survivors = &apis[1..];
-    for api in survivors {
+    assert!(unanswered > 0, "the kill landed while the writes went on");
+    assert!(
+        acknowledged.len() >= 300,
+        "the survivors kept acknowledging"
+    );
+
+    let mut apis = apis.lock().expect("lock");
+    for api in &apis[1..] {
         let stored = by_id(&api.course_list());
-        for (id, (rev, title)) in &acknowledged {
+        for (id, rev, title) in &acknowledged {
             let c = &stored[id];
-            assert!(c["rev"].as_i64().expect("rev") >= *rev, "{id}");
-            if c["rev"].as_i64() == Some(*rev) {
-                assert_eq!(c["title"], title.as_str());
+            let stored_rev = c["rev"].as_i64().expect("rev");
+            assert!(
+                stored_rev >= *rev,
+                "{id}: rev {stored_rev} < acknowledged {rev}"
+            );
+            if stored_rev == *rev {
+                assert_eq!(c["title"], title.as_str(), "{id} at rev {rev}");
             }
         }
-        assert_eq!(stored.len(), 20);
+        assert_eq!(api.replay(9), stored, "the feed agrees with the collection");
     }
     // The killed replica comes back on the same database and serves it all.
     apis[0].client.host.start_again();
