@@ -101,7 +101,7 @@ impl Capability for Postgres {
     fn open(setup: &Setup<'_>) -> anyhow::Result<Self> {
         let settings = PoolSettings::from_env(setup.env)?;
         Ok(Self {
-            backend: Arc::new(pool::Pools::new(settings)),
+            backend: Arc::new(pool::Pools::new(settings, crate::pg_tls::Tls::new()?)),
         })
     }
 
