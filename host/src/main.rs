@@ -58,7 +58,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the manifest's HTTP components until SIGTERM or SIGINT.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Write the data dir's databases and key-value store to one backup file
     /// (SQLite's online backup API: safe while `up` runs and writes).
     Backup(BackupArgs),
@@ -227,7 +227,7 @@ struct UpArgs {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up(args) => up(args),
+        Command::Up(args) => up(*args),
         Command::Backup(a) => backup::backup(&a.data_dir, &a.out).map(|r| eprintln!("{r}")),
         Command::Restore(a) if a.verify_only => backup::verify(&a.from).map(|r| eprintln!("{r}")),
         Command::Restore(a) => {
