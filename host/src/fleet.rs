@@ -153,15 +153,16 @@ impl Fleet {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        if config.get_application_name().is_none() {
-            config.application_name("tracker-host");
-        }
-        // A server that vanishes without closing the socket is noticed too.
-        config.keepalives_idle(Duration::from_secs(15));
         anyhow::ensure!(
             !options.replica_id.trim().is_empty(),
             "--replica-id must not be empty"
         );
+        if config.get_application_name().is_none() {
+            // pg_stat_activity then tells the replicas' sessions apart.
+            config.application_name(&format!("tracker-host {}", options.replica_id.trim()));
+        }
+        // A server that vanishes without closing the socket is noticed too.
+        config.keepalives_idle(Duration::from_secs(15));
         Ok(Self {
             config,
             tls,

@@ -219,6 +219,33 @@ fn swaps_and_rollbacks_reach_every_replica_and_rejected_builds_reach_none() {
     assert_eq!(pg.psql("SELECT count(*) FROM tracker_host_builds"), builds);
     // The data dir keeps no version record in fleet mode.
     assert!(!r4.data_dir().join("components").exists());
+    eprintln!(
+        "fleet listing on r4:\n{}",
+        serde_json::to_string_pretty(&listing(&r4)).unwrap_or_default()
+    );
+
+    // `tracker-host versions` prints the fleet: every replica with its version.
+    let out = std::process::Command::new(integration::host_bin())
+        .args(["versions", "--admin", &r2.admin_url("")])
+        .env_remove("TRACKER_ADMIN_TOKEN")
+        .output()
+        .expect("run tracker-host versions");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("tracker-host versions:\n{text}");
+    assert!(text.contains("fleet (this replica: r2)"), "{text}");
+    let short_b = &sha_b[..12];
+    for id in ["r1", "r2", "r3", "r4"] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(id) && l.contains(&format!("api={short_b}"))),
+            "{id}: {text}"
+        );
+    }
 }
 
 #[test]
@@ -286,7 +313,7 @@ fn the_fleet_connection_works_over_tls_with_sslmode_require() {
     // The listening session is encrypted (psql itself connects without TLS).
     let encrypted = pg.psql(
         "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
-         WHERE ssl AND application_name = 'tracker-host'",
+         WHERE ssl AND application_name = 'tracker-host tls-1'",
     );
     assert_ne!(encrypted, "0", "no TLS session from tracker-host");
 }
