@@ -159,7 +159,7 @@ impl Fleet {
         );
         if config.get_application_name().is_none() {
             // pg_stat_activity then tells the replicas' sessions apart.
-            config.application_name(&format!("tracker-host {}", options.replica_id.trim()));
+            config.application_name(format!("tracker-host {}", options.replica_id.trim()));
         }
         // A server that vanishes without closing the socket is noticed too.
         config.keepalives_idle(Duration::from_secs(15));

@@ -317,3 +317,44 @@ fn the_fleet_connection_works_over_tls_with_sslmode_require() {
     );
     assert_ne!(encrypted, "0", "no TLS session from tracker-host");
 }
+
+#[test]
+fn a_replica_whose_session_was_gone_during_a_swap_catches_up_on_reconnect() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(pg) = Postgres::start() else { return };
+    let (a, b) = (api_a(), api_b());
+    let (sha_a, sha_b) = (sha256_hex(&a), sha256_hex(&b));
+    let url = pg.url();
+    let r1 = replica(&url, "r1");
+    let r2 = replica(&url, "r2");
+    wait_for_fleet(&[&r1, &r2], &["r1", "r2"], &sha_a);
+
+    // r2 is frozen and its listening session is ended by the server, so when r1's
+    // swap is announced r2 has no session to receive it: the announcement is lost
+    // for r2, for good.
+    let signal = |sig: i32| {
+        // SAFETY: kill(2) on our own child process.
+        let rc = unsafe { libc::kill(r2.pid() as i32, sig) };
+        assert_eq!(rc, 0, "kill({sig})");
+    };
+    signal(libc::SIGSTOP);
+    let ended = pg.psql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = 'tracker-host r2'",
+    );
+    assert_ne!(ended, "0", "r2 had no session to end");
+    let put = put_version(&r1, "api", &b);
+    signal(libc::SIGCONT);
+    assert_eq!(put.status, 200, "{}", put.text());
+
+    // Back, r2 finds its session gone, reconnects, LISTENs, reads the record and
+    // catches up with no announcement.
+    wait_for_fleet(&[&r1, &r2], &["r1", "r2"], &sha_b);
+    assert_eq!(health_version(&r2), VARIANT_LABEL);
+    assert!(
+        r2.log()
+            .contains("fleet database session lost; reconnecting"),
+        "{}",
+        r2.log()
+    );
+}
