@@ -2,7 +2,7 @@
 //! roll back, and the Prometheus metrics. With a token configured, every request
 //! must carry `Authorization: Bearer <token>`.
 //!
-//! - `GET /-/components`
+//! - `GET /-/components` (in fleet mode with every replica's versions, `fleet.rs`)
 //! - `PUT /-/components/{name}` (body: the component's `.wasm`)
 //! - `POST /-/components/{name}/rollback`
 //! - `GET /-/metrics`

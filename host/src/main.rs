@@ -521,4 +521,31 @@ mod tests {
         assert_eq!(args.max_memory, 128 << 20);
         assert_eq!(args.max_body, 16 << 20);
     }
+
+    #[test]
+    fn fleet_mode_is_off_unless_a_database_url_is_given() {
+        let cli = Cli::try_parse_from(["tracker-host", "up"]).expect("defaults parse");
+        let Command::Up(args) = cli.command else {
+            panic!("`up` parses as Command::Up");
+        };
+        assert_eq!(args.fleet_database_url, None);
+        assert_eq!(args.replica_id, None);
+        let cli = Cli::try_parse_from([
+            "tracker-host",
+            "up",
+            "--fleet-database-url",
+            "postgres://tracker@db/app",
+            "--replica-id",
+            "r1",
+        ])
+        .expect("fleet flags parse");
+        let Command::Up(args) = cli.command else {
+            panic!("`up` parses as Command::Up");
+        };
+        assert_eq!(
+            args.fleet_database_url.as_deref(),
+            Some("postgres://tracker@db/app")
+        );
+        assert_eq!(args.replica_id.as_deref(), Some("r1"));
+    }
 }
