@@ -2,7 +2,7 @@
 //! roll back, and the Prometheus metrics. With a token configured, every request
 //! must carry `Authorization: Bearer <token>`.
 //!
-//! - `GET /-/components`
+//! - `GET /-/components` (in fleet mode with every replica's versions, `fleet.rs`)
 //! - `PUT /-/components/{name}` (body: the component's `.wasm`)
 //! - `POST /-/components/{name}/rollback`
 //! - `GET /-/metrics`
@@ -97,7 +97,7 @@ impl Admin {
         let path = req.uri().path().to_owned();
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let response = match (&method, segments.as_slice()) {
-            (&Method::GET, ["-", "components"]) => json(StatusCode::OK, &self.list()),
+            (&Method::GET, ["-", "components"]) => json(StatusCode::OK, &self.list().await),
             (&Method::GET, ["-", "metrics"]) => {
                 let text = self.metrics.render(&self.active_versions());
                 let mut response = Response::new(Full::new(Bytes::from(text)));
@@ -151,21 +151,54 @@ impl Admin {
         response
     }
 
-    /// `GET /-/components`.
-    fn list(&self) -> serde_json::Value {
+    /// `GET /-/components`. In fleet mode each component also has `fleet` (the
+    /// database's record and the sha256 each replica serves), and the answer a
+    /// top-level `fleet` with every replica's status row.
+    async fn list(&self) -> serde_json::Value {
+        let overview = match self.swapper.fleet() {
+            Some(fleet) => Some((fleet.replica().to_owned(), fleet.overview().await)),
+            None => None,
+        };
         let components: Vec<_> = self
             .app
             .slots
             .values()
             .map(|slot| {
-                json!({
+                let mut entry = json!({
                     "name": slot.id,
                     "active": describe(&slot.active()),
                     "previous": slot.previous().as_deref().map(describe),
-                })
+                });
+                if let Some((_, Ok(overview))) = &overview {
+                    let record = overview.slots.get(&slot.id);
+                    let replicas: serde_json::Map<String, serde_json::Value> = overview
+                        .replicas
+                        .iter()
+                        .filter_map(|r| {
+                            let sha = r.active.get(&slot.id)?;
+                            Some((r.replica.clone(), json!(sha)))
+                        })
+                        .collect();
+                    entry["fleet"] = json!({
+                        "active": record.map(|r| r.active.clone()),
+                        "previous": record.and_then(|r| r.previous.clone()),
+                        "replicas": replicas,
+                    });
+                }
+                entry
             })
             .collect();
-        json!({ "components": components })
+        match overview {
+            None => json!({ "components": components }),
+            Some((replica, Ok(overview))) => json!({
+                "components": components,
+                "fleet": { "replica": replica, "replicas": overview.replicas },
+            }),
+            Some((replica, Err(e))) => json!({
+                "components": components,
+                "fleet": { "replica": replica, "error": format!("{e:#}") },
+            }),
+        }
     }
 
     /// Each component's active sha256, for the metrics' info series.
@@ -368,6 +401,43 @@ pub mod client {
             println!("{}", component["name"].as_str().unwrap_or("?"));
             line("active", &component["active"]);
             line("previous", &component["previous"]);
+            let fleet = &component["fleet"];
+            if !fleet.is_null() {
+                println!(
+                    "  {:<8} {} (previous {})",
+                    "fleet",
+                    short(fleet["active"].as_str().unwrap_or("-")),
+                    short(fleet["previous"].as_str().unwrap_or("-"))
+                );
+            }
+        }
+        let fleet = &answer["fleet"];
+        if !fleet.is_null() {
+            println!(
+                "fleet (this replica: {})",
+                fleet["replica"].as_str().unwrap_or("?")
+            );
+            if let Some(error) = fleet["error"].as_str() {
+                println!("  cannot read the fleet database: {error}");
+            }
+            for replica in fleet["replicas"].as_array().into_iter().flatten() {
+                let active: Vec<String> = replica["active"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(c, sha)| format!("{c}={}", short(sha.as_str().unwrap_or("?"))))
+                    .collect();
+                println!(
+                    "  {:<20} {}  seen {:.0}s ago{}",
+                    replica["replica"].as_str().unwrap_or("?"),
+                    active.join(" "),
+                    replica["ageSeconds"].as_f64().unwrap_or(f64::NAN),
+                    replica["lastError"]
+                        .as_str()
+                        .map(|e| format!("  ! {e}"))
+                        .unwrap_or_default()
+                );
+            }
         }
         Ok(())
     }

@@ -11,12 +11,14 @@ mod data_dir;
 mod database;
 mod engine;
 mod files;
+mod fleet;
 mod host_state;
 mod limits;
 mod listener;
 mod log_writer;
 mod manifest;
 mod metrics;
+mod pg_tls;
 mod respond;
 mod router;
 mod server;
@@ -56,7 +58,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the manifest's HTTP components until SIGTERM or SIGINT.
-    Up(UpArgs),
+    Up(Box<UpArgs>),
     /// Write the data dir's databases and key-value store to one backup file
     /// (SQLite's online backup API: safe while `up` runs and writes).
     Backup(BackupArgs),
@@ -207,6 +209,17 @@ struct UpArgs {
     #[arg(long, env = "TRACKER_NO_WATCH")]
     no_watch: bool,
 
+    /// Fleet mode: keep component versions in this PostgreSQL database
+    /// (postgres:// or postgresql://, sslmode disable/prefer/require) shared by
+    /// every replica, so a swap or rollback on one reaches all of them.
+    #[arg(long, env = "TRACKER_FLEET_DATABASE_URL", hide_env_values = true)]
+    fleet_database_url: Option<String>,
+
+    /// This replica's name in the fleet's status rows (default: $HOSTNAME, else
+    /// the host name, else a random id).
+    #[arg(long, env = "TRACKER_REPLICA_ID")]
+    replica_id: Option<String>,
+
     #[command(flatten)]
     conn: conn_limits::ConnArgs,
 }
@@ -214,7 +227,7 @@ struct UpArgs {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Up(args) => up(args),
+        Command::Up(args) => up(*args),
         Command::Backup(a) => backup::backup(&a.data_dir, &a.out).map(|r| eprintln!("{r}")),
         Command::Restore(a) if a.verify_only => backup::verify(&a.from).map(|r| eprintln!("{r}")),
         Command::Restore(a) => {
@@ -264,6 +277,21 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
              --admin-listen off"
         );
     }
+
+    let fleet = match args.fleet_database_url.as_deref().map(str::trim) {
+        Some(url) if !url.is_empty() => Some(Arc::new(fleet::Fleet::new(
+            &fleet::FleetOptions {
+                url: url.to_owned(),
+                replica_id: args
+                    .replica_id
+                    .clone()
+                    .filter(|id| !id.trim().is_empty())
+                    .unwrap_or_else(fleet::default_replica_id),
+            },
+            pg_tls::Tls::new()?,
+        )?)),
+        _ => None,
+    };
 
     let manifest = manifest::load(&args.manifest)?;
     let max_memory = usize::try_from(args.max_memory).context("--max-memory is too large")?;
@@ -333,8 +361,20 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         limits,
         args.max_concurrent_requests,
     ));
-    let versions = versions::VersionStore::open(&data.components_dir())?;
-    versions.restore(&app.slots, &runtime, server.metrics())?;
+    // Fleet mode: versions live in the database (the data dir keeps only the
+    // compile cache); otherwise in <data>/components.
+    let record = match &fleet {
+        Some(fleet) => {
+            tracing::info!(replica = %fleet.replica(), "fleet mode: component versions are kept in the fleet database");
+            fleet.restore(&rt, &app.slots, &runtime, server.metrics())?;
+            swap::Record::Fleet(fleet.clone())
+        }
+        None => {
+            let versions = versions::VersionStore::open(&data.components_dir())?;
+            versions.restore(&app.slots, &runtime, server.metrics())?;
+            swap::Record::Disk(versions)
+        }
+    };
     let swapper = Arc::new(swap::Swapper::new(swap::SwapperParts {
         app: app.clone(),
         runtime: runtime.clone(),
@@ -342,7 +382,7 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
         metrics: server.metrics().clone(),
         candidates: server.candidates().clone(),
         instances: server.instances().clone(),
-        store: versions,
+        record,
         triggers: manifest.http_triggers.clone(),
         listener: local,
     }));
@@ -380,9 +420,15 @@ fn up(args: UpArgs) -> anyhow::Result<()> {
                 .collect();
             Some(watch::start(sources, swapper.clone())?)
         };
+        let follow_task = fleet
+            .as_ref()
+            .map(|fleet| tokio::spawn(fleet.clone().follow(swapper.clone())));
         tracing::info!(app = %app.name, version = %app.version, "listening on http://{local}");
         let served = server.serve(listener, conn_limits, shutdown_signal()).await;
         if let Some(task) = admin_task {
+            task.abort();
+        }
+        if let Some(task) = follow_task {
             task.abort();
         }
         served
@@ -479,5 +525,32 @@ mod tests {
         assert_eq!(args.request_timeout, Duration::from_secs(30));
         assert_eq!(args.max_memory, 128 << 20);
         assert_eq!(args.max_body, 16 << 20);
+    }
+
+    #[test]
+    fn fleet_mode_is_off_unless_a_database_url_is_given() {
+        let cli = Cli::try_parse_from(["tracker-host", "up"]).expect("defaults parse");
+        let Command::Up(args) = cli.command else {
+            panic!("`up` parses as Command::Up");
+        };
+        assert_eq!(args.fleet_database_url, None);
+        assert_eq!(args.replica_id, None);
+        let cli = Cli::try_parse_from([
+            "tracker-host",
+            "up",
+            "--fleet-database-url",
+            "postgres://tracker@db/app",
+            "--replica-id",
+            "r1",
+        ])
+        .expect("fleet flags parse");
+        let Command::Up(args) = cli.command else {
+            panic!("`up` parses as Command::Up");
+        };
+        assert_eq!(
+            args.fleet_database_url.as_deref(),
+            Some("postgres://tracker@db/app")
+        );
+        assert_eq!(args.replica_id.as_deref(), Some("r1"));
     }
 }

@@ -3,6 +3,7 @@
 //! leaves the old version serving. Also rollback.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use http_body_util::Full;
 use crate::app::App;
 use crate::engine::{PrepareError, Runtime};
 use crate::files::sha256_hex;
+use crate::fleet::Fleet;
 use crate::host_state::new_store;
 use crate::limits::Limits;
 use crate::manifest::HttpTrigger;
@@ -57,7 +59,7 @@ pub enum SwapError {
     },
     #[error("component `{0}` has no previous version to roll back to")]
     NoPrevious(String),
-    #[error("cannot record the swap on disk: {0:#}")]
+    #[error("cannot record the swap: {0:#}")]
     Persist(anyhow::Error),
 }
 
@@ -74,6 +76,22 @@ pub struct Outcome {
     pub elapsed_ms: u64,
 }
 
+/// Where accepted versions are recorded.
+pub enum Record {
+    /// `<data>/components`: this host alone.
+    Disk(VersionStore),
+    /// The fleet's database: every replica follows it (`fleet.rs`).
+    Fleet(Arc<Fleet>),
+}
+
+/// What following the fleet's record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// The version already served here.
+    Already,
+    Switched,
+}
+
 pub struct Swapper {
     app: Arc<App>,
     runtime: Arc<Runtime>,
@@ -82,7 +100,7 @@ pub struct Swapper {
     candidates: Arc<Candidates>,
     /// The server's instance permits (one per pool slot).
     instances: Arc<tokio::sync::Semaphore>,
-    store: VersionStore,
+    record: Record,
     /// Component -> the path its smoke request uses.
     smoke_paths: BTreeMap<String, String>,
     /// The main listener, where smoke requests go (the path real traffic takes).
@@ -98,7 +116,7 @@ pub struct SwapperParts {
     pub metrics: Arc<Registry>,
     pub candidates: Arc<Candidates>,
     pub instances: Arc<tokio::sync::Semaphore>,
-    pub store: VersionStore,
+    pub record: Record,
     /// The manifest's triggers: smoke requests go to each component's routes.
     pub triggers: Vec<HttpTrigger>,
     pub listener: SocketAddr,
@@ -120,10 +138,22 @@ impl Swapper {
             metrics: parts.metrics,
             candidates: parts.candidates,
             instances: parts.instances,
-            store: parts.store,
+            record: parts.record,
             smoke_paths: smoke_paths(&parts.triggers),
             listener,
             busy: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// The fleet, in fleet mode.
+    pub fn fleet(&self) -> Option<&Arc<Fleet>> {
+        match &self.record {
+            Record::Fleet(fleet) => Some(fleet),
+            Record::Disk(_) => None,
         }
     }
 
@@ -149,7 +179,7 @@ impl Swapper {
         if let Origin::SourceFile(_) = origin {
             // Seen, accepted or not: a restart keeps what serves now instead of
             // promoting a source file that was already judged.
-            self.note_source(name, &sha256);
+            self.note_source(name, &sha256).await;
         }
         match &result {
             Ok(outcome) if outcome.unchanged => {}
@@ -198,10 +228,61 @@ impl Swapper {
                 elapsed_ms: 0,
             });
         }
-        check_header(&bytes)?;
+        let (version, bytes) = self.candidate(slot, bytes, sha256, origin.source()).await?;
 
+        let previous = match &self.record {
+            Record::Disk(store) => {
+                let record = SlotRecord {
+                    active: sha256.to_owned(),
+                    active_source: version.source.display().to_string(),
+                    previous: Some(active.sha256.clone()),
+                    previous_source: Some(active.source.display().to_string()),
+                    source_sha256: self.last_source_sha(store, &slot.id, &active),
+                };
+                store
+                    .save_wasm(sha256, &bytes)
+                    .and_then(|()| store.save(&slot.id, &record))
+                    .map_err(|e| rejected(RejectReason::Io, format!("{e:#}")))?;
+                Some(active.sha256.clone())
+            }
+            Record::Fleet(fleet) => fleet
+                .commit(
+                    &slot.id,
+                    sha256,
+                    &version.source.display().to_string(),
+                    Some(&bytes),
+                )
+                .await
+                .map_err(|e| {
+                    rejected(
+                        RejectReason::Io,
+                        format!("cannot record the version in the fleet database: {e:#}"),
+                    )
+                })?,
+        };
+
+        self.metrics.adopt(&slot.id, sha256, version.stats.clone());
+        slot.activate(version);
+        Ok(Outcome {
+            component: slot.id.clone(),
+            sha256: sha256.to_owned(),
+            previous,
+            unchanged: false,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+
+    /// A build checked as every new version is: header, compile (with the cache),
+    /// link, one instantiation, the smoke request. Gives the bytes back.
+    async fn candidate(
+        &self,
+        slot: &Arc<Slot>,
+        bytes: Vec<u8>,
+        sha256: &str,
+        source: PathBuf,
+    ) -> Result<(Arc<Version>, Vec<u8>), SwapError> {
+        check_header(&bytes)?;
         let runtime = self.runtime.clone();
-        let source = origin.source();
         let (version, bytes) = tokio::task::spawn_blocking(move || {
             let version = runtime.prepare_version_from_bytes(&bytes, &source);
             (version, bytes)
@@ -219,49 +300,81 @@ impl Swapper {
             stats: self.metrics.candidate_stats(&slot.id, sha256),
             ..version
         });
-
         self.instantiate_once(slot, &version).await?;
         self.smoke(slot, &version).await?;
+        Ok((version, bytes))
+    }
 
-        let record = SlotRecord {
-            active: sha256.to_owned(),
-            active_source: version.source.display().to_string(),
-            previous: Some(active.sha256.clone()),
-            previous_source: Some(active.source.display().to_string()),
-            source_sha256: self.last_source_sha(&slot.id, &active),
+    /// Fleet mode: makes `sha256`, which the fleet's record names as the active
+    /// version, serve here too, after the checks an upload gets (the previous
+    /// version, already checked here, is taken back as it is). Records nothing:
+    /// the record already says so. `fetch` gives the bytes when they are needed.
+    pub async fn follow(
+        &self,
+        name: &str,
+        sha256: &str,
+        source: &str,
+        fetch: impl Future<Output = anyhow::Result<Vec<u8>>>,
+    ) -> Result<Followed, SwapError> {
+        let slot = self.slot(name)?.clone();
+        let _busy = self.busy.lock().await;
+        if slot.active().sha256 == sha256 {
+            return Ok(Followed::Already);
+        }
+        let version = match slot.previous().filter(|v| v.sha256 == sha256) {
+            Some(previous) => previous,
+            None => {
+                let bytes = fetch.await.map_err(|e| {
+                    rejected(
+                        RejectReason::Io,
+                        format!("cannot fetch the build from the fleet database: {e:#}"),
+                    )
+                })?;
+                match self
+                    .candidate(&slot, bytes, sha256, PathBuf::from(source))
+                    .await
+                {
+                    Ok((version, _)) => version,
+                    Err(e) => {
+                        if let SwapError::Rejected { reason, .. } = &e {
+                            self.metrics.swap_rejected(name, *reason);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
         };
-        self.store
-            .save_wasm(sha256, &bytes)
-            .and_then(|()| self.store.save(&slot.id, &record))
-            .map_err(|e| rejected(RejectReason::Io, format!("{e:#}")))?;
-
         self.metrics.adopt(&slot.id, sha256, version.stats.clone());
         slot.activate(version);
-        Ok(Outcome {
-            component: slot.id.clone(),
-            sha256: sha256.to_owned(),
-            previous: Some(active.sha256.clone()),
-            unchanged: false,
-            elapsed_ms: started.elapsed().as_millis() as u64,
-        })
+        self.metrics.swap_accepted(name);
+        Ok(Followed::Switched)
     }
 
     /// The source sha the record holds, or (first swap) the active version's.
-    fn last_source_sha(&self, name: &str, active: &Version) -> String {
-        self.store
+    fn last_source_sha(&self, store: &VersionStore, name: &str, active: &Version) -> String {
+        store
             .load(name)
             .map(|r| r.source_sha256)
             .unwrap_or_else(|| active.sha256.clone())
     }
 
-    fn note_source(&self, name: &str, sha256: &str) {
-        let Some(mut record) = self.store.load(name) else {
-            return;
-        };
-        if record.source_sha256 != sha256 {
-            record.source_sha256 = sha256.to_owned();
-            if let Err(e) = self.store.save(name, &record) {
-                tracing::warn!(component = name, error = %format!("{e:#}"), "cannot record the source file's hash");
+    async fn note_source(&self, name: &str, sha256: &str) {
+        match &self.record {
+            Record::Disk(store) => {
+                let Some(mut record) = store.load(name) else {
+                    return;
+                };
+                if record.source_sha256 != sha256 {
+                    record.source_sha256 = sha256.to_owned();
+                    if let Err(e) = store.save(name, &record) {
+                        tracing::warn!(component = name, error = %format!("{e:#}"), "cannot record the source file's hash");
+                    }
+                }
+            }
+            Record::Fleet(fleet) => {
+                if let Err(e) = fleet.note_source(name, sha256).await {
+                    tracing::warn!(component = name, error = %format!("{e:#}"), "cannot record the source file's hash in the fleet database");
+                }
             }
         }
     }
@@ -352,28 +465,82 @@ impl Swapper {
         let started = Instant::now();
         let slot = self.slot(name)?.clone();
         let _busy = self.busy.lock().await;
-        let previous = slot
-            .previous()
-            .ok_or_else(|| SwapError::NoPrevious(name.to_owned()))?;
         let active = slot.active();
-        let record = SlotRecord {
-            active: previous.sha256.clone(),
-            active_source: previous.source.display().to_string(),
-            previous: Some(active.sha256.clone()),
-            previous_source: Some(active.source.display().to_string()),
-            source_sha256: self.last_source_sha(name, &active),
+        let (previous, replaced) = match &self.record {
+            Record::Disk(store) => {
+                let previous = slot
+                    .previous()
+                    .ok_or_else(|| SwapError::NoPrevious(name.to_owned()))?;
+                let record = SlotRecord {
+                    active: previous.sha256.clone(),
+                    active_source: previous.source.display().to_string(),
+                    previous: Some(active.sha256.clone()),
+                    previous_source: Some(active.source.display().to_string()),
+                    source_sha256: self.last_source_sha(store, name, &active),
+                };
+                store.save(name, &record).map_err(SwapError::Persist)?;
+                (previous, Some(active.sha256.clone()))
+            }
+            Record::Fleet(fleet) => self.fleet_rollback(fleet, &slot).await?,
         };
-        self.store.save(name, &record).map_err(SwapError::Persist)?;
-        slot.activate(previous.clone());
+        if previous.sha256 != active.sha256 {
+            slot.activate(previous.clone());
+        }
         self.metrics.rolled_back(name);
         tracing::info!(component = name, sha256 = %previous.sha256, replaced = %active.sha256, "rolled back");
         Ok(Outcome {
             component: name.to_owned(),
             sha256: previous.sha256.clone(),
-            previous: Some(active.sha256.clone()),
+            previous: replaced,
             unchanged: false,
             elapsed_ms: started.elapsed().as_millis() as u64,
         })
+    }
+
+    /// Fleet mode: the fleet's previous version (not necessarily this replica's)
+    /// becomes active: checked here first unless this replica already has it,
+    /// then recorded and announced. Returns it and the version it replaced.
+    async fn fleet_rollback(
+        &self,
+        fleet: &Fleet,
+        slot: &Arc<Slot>,
+    ) -> Result<(Arc<Version>, Option<String>), SwapError> {
+        let name = slot.id.as_str();
+        let record = fleet.record(name).await.map_err(SwapError::Persist)?;
+        let Some((target, target_source)) = record.and_then(|r| {
+            let source = r.previous_source.unwrap_or_default();
+            r.previous.map(|p| (p, source))
+        }) else {
+            return Err(SwapError::NoPrevious(name.to_owned()));
+        };
+        let known = [slot.previous(), Some(slot.active())]
+            .into_iter()
+            .flatten()
+            .find(|v| v.sha256 == target);
+        let version = match known {
+            Some(version) => version,
+            None => {
+                let bytes = fleet.build(&target).await.map_err(SwapError::Persist)?;
+                let checked = self
+                    .candidate(slot, bytes, &target, PathBuf::from(&target_source))
+                    .await;
+                match checked {
+                    Ok((version, _)) => version,
+                    Err(e) => {
+                        if let SwapError::Rejected { reason, .. } = &e {
+                            self.metrics.swap_rejected(name, *reason);
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let replaced = fleet
+            .commit(name, &target, &target_source, None)
+            .await
+            .map_err(SwapError::Persist)?;
+        self.metrics.adopt(name, &target, version.stats.clone());
+        Ok((version, replaced))
     }
 }
 

@@ -4,6 +4,10 @@
 //!
 //! PostgreSQL refuses to run as root, and CI runs as root: then the server runs as
 //! `nobody`, with the temp dir handed to it.
+//!
+//! [`PostgresOptions::tls`] turns on `ssl=on` with a self-signed certificate made by
+//! the `openssl` CLI; [`Postgres::stop`] and [`Postgres::start_again`] restart the
+//! same server on the same port (a database outage, as clients see one).
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -23,11 +27,19 @@ fn bin_dir() -> PathBuf {
 /// The database user the server is initialised with (trust authentication).
 pub const USER: &str = "tracker";
 
+/// How to start a test server; `Default` is plain TCP without TLS.
+#[derive(Clone, Debug, Default)]
+pub struct PostgresOptions {
+    /// `ssl=on` with a fresh self-signed certificate (needs the `openssl` CLI).
+    pub tls: bool,
+}
+
 /// A running server; stopped (immediately: it holds only test data) on drop.
 pub struct Postgres {
     bin: PathBuf,
     data: PathBuf,
     port: u16,
+    options: String,
     /// The uid/gid the server runs as when the tests run as root.
     run_as: Option<(u32, u32)>,
     // Removed after the server has stopped (fields drop in order).
@@ -38,6 +50,12 @@ impl Postgres {
     /// Starts a server, or prints `skipped: postgresql not found` and answers `None`
     /// when the binaries are absent.
     pub fn start() -> Option<Postgres> {
+        Postgres::start_with(PostgresOptions::default())
+    }
+
+    /// As [`Postgres::start`], with options; with `tls` and no `openssl` CLI it
+    /// prints `skipped: ...` and answers `None` too.
+    pub fn start_with(opts: PostgresOptions) -> Option<Postgres> {
         let bin = bin_dir();
         if !bin.join("initdb").exists() || !bin.join("pg_ctl").exists() {
             eprintln!(
@@ -53,12 +71,32 @@ impl Postgres {
         }
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .expect("temp dir mode");
+        if opts.tls && Command::new("openssl").arg("version").output().is_err() {
+            eprintln!("skipped: the openssl CLI is needed to make the test server's certificate");
+            return None;
+        }
         let data = dir.path().join("data");
         let port = crate::free_port();
+        // Loopback TCP only; the socket dir is the temp dir (the system one may not
+        // be writable); no fsync: the data is thrown away.
+        let mut options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            dir.path().display()
+        );
+        if opts.tls {
+            let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            self_signed_certificate(&cert, &key, run_as);
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            ));
+        }
         let pg = Postgres {
             bin,
             data,
             port,
+            options,
             run_as,
             dir,
         };
@@ -75,19 +113,12 @@ impl Postgres {
                 "--no-sync".as_ref(),
             ],
         );
-        pg.start_server();
+        pg.start_again();
         Some(pg)
     }
 
-    /// Starts the server (again) on its port and waits until it accepts connections.
-    pub fn start_server(&self) {
-        // Loopback TCP only; the socket dir is the temp dir (the system one may not
-        // be writable); no fsync: the data is thrown away.
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
+    /// Starts the (stopped) server again, on the same port and data.
+    pub fn start_again(&self) {
         let log = self.dir.path().join("server.log");
         self.run(
             "pg_ctl",
@@ -97,7 +128,7 @@ impl Postgres {
                 "-l".as_ref(),
                 log.as_os_str(),
                 "-o".as_ref(),
-                options.as_ref(),
+                self.options.as_ref(),
                 "-w".as_ref(),
                 "-t".as_ref(),
                 "60".as_ref(),
@@ -106,8 +137,26 @@ impl Postgres {
         );
     }
 
+    /// Stops the server (`pg_ctl stop`, fast mode: sessions are ended) until
+    /// [`Postgres::start_again`].
+    pub fn stop(&self) {
+        self.run(
+            "pg_ctl",
+            &[
+                "-D".as_ref(),
+                self.data.as_os_str(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "stop".as_ref(),
+            ],
+        );
+    }
+
     /// Stops the server at once (`immediate`: like a crash, no checkpoint).
-    pub fn stop_server(&self) {
+    fn stop_now(&self) {
         let _ = self
             .command("pg_ctl")
             .arg("-D")
@@ -126,6 +175,43 @@ impl Postgres {
             "postgres://{USER}@127.0.0.1:{}/postgres?sslmode=disable",
             self.port
         )
+    }
+
+    /// The address of database `postgres` for [`USER`] with this `sslmode`.
+    pub fn url_with_sslmode(&self, sslmode: &str) -> String {
+        format!(
+            "postgres://{USER}@127.0.0.1:{}/postgres?sslmode={sslmode}",
+            self.port
+        )
+    }
+
+    /// Runs `psql` against database `postgres` (plain TCP, never TLS) and answers
+    /// its unaligned, tuples-only output; panics when it fails.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = self
+            .command("psql")
+            .env("PGSSLMODE", "disable")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
+            .args([
+                "-d",
+                "postgres",
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     fn command(&self, tool: &str) -> Command {
@@ -200,7 +286,7 @@ pub fn shared() -> Option<&'static Postgres> {
     static SHARED: OnceLock<Option<Postgres>> = OnceLock::new();
     extern "C" fn stop_shared() {
         if let Some(Some(pg)) = SHARED.get() {
-            pg.stop_server();
+            pg.stop_now();
             let _ = std::fs::remove_dir_all(pg.dir.path());
         }
     }
@@ -216,7 +302,34 @@ pub fn shared() -> Option<&'static Postgres> {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        self.stop_server();
+        self.stop_now();
+    }
+}
+
+/// A self-signed certificate and its key for 127.0.0.1, the key readable only by
+/// the server's user (PostgreSQL refuses a key others can read).
+fn self_signed_certificate(cert: &Path, key: &Path, run_as: Option<(u32, u32)>) {
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=127.0.0.1"])
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl req failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::set_permissions(key, std::fs::Permissions::from_mode(0o600)).expect("key mode");
+    if let Some((uid, gid)) = run_as {
+        for file in [cert, key] {
+            std::os::unix::fs::chown(file, Some(uid), Some(gid)).expect("chown certificate");
+        }
     }
 }
 

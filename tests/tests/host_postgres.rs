@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use integration::postgres::Postgres;
+use integration::postgres::{Postgres, PostgresOptions};
 use integration::process::{ServeSpec, Served};
 use integration::targets::spin::spin_up_args;
 use integration::{Host, HostOptions, build_component, free_port, tools};
@@ -216,6 +216,75 @@ fn an_unreachable_server_fails_within_the_connect_timeout() {
     // The host keeps serving, PostgreSQL included.
     assert_eq!(host.get("/pg/roundtrip").status, 200);
     drop(silent);
+}
+
+/// The answer of `/pg/open?url=...`: its status and error message.
+fn open(host: &Host, url: &str) -> (u16, String) {
+    let resp = host.get(&format!("/pg/open?url={url}"));
+    let message = match resp.status {
+        200 => String::new(),
+        _ => resp.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    (resp.status, message)
+}
+
+#[test]
+fn sslmode_require_connects_over_tls_and_unsupported_modes_are_named() {
+    let Some(pg) = Postgres::start_with(PostgresOptions { tls: true }) else {
+        return;
+    };
+    let app = probe_app(&pg.url_with_sslmode("require"), &[allow(pg.port())]);
+    let host = start_host(&app, &[]);
+
+    let resp = host.get("/pg/roundtrip");
+    assert_eq!(resp.status, 200, "{}\n{}", resp.text(), host.log());
+    assert_eq!(resp.json(), expected_roundtrip());
+    // The pooled session the request used is encrypted (psql's own is not).
+    let encrypted = pg.psql(
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+         WHERE ssl AND backend_type = 'client backend'",
+    );
+    assert_ne!(encrypted, "0", "no TLS session from the capability");
+    // prefer takes TLS when the server has it; disable does not.
+    assert_eq!(
+        open(&host, &pg.url_with_sslmode("prefer")),
+        (200, String::new())
+    );
+    assert_eq!(
+        open(&host, &pg.url_with_sslmode("disable")),
+        (200, String::new())
+    );
+    // Certificate verification is not offered, and says so.
+    for mode in ["verify-full", "verify-ca"] {
+        let (status, message) = open(&host, &pg.url_with_sslmode(mode));
+        assert_eq!(status, 503, "{message}");
+        assert!(
+            message.starts_with("open: Error::ConnectionFailed(")
+                && message.contains(&format!("sslmode={mode} is not supported")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn sslmode_require_refuses_a_server_without_tls() {
+    let Some(pg) = Postgres::start() else { return };
+    let app = probe_app(&pg.url(), &[allow(pg.port())]);
+    let host = start_host(&app, &[]);
+    let (status, message) = open(&host, &pg.url_with_sslmode("require"));
+    assert_eq!(status, 503, "{message}");
+    assert!(
+        message.starts_with("open: Error::ConnectionFailed("),
+        "{message}"
+    );
+    // prefer falls back to plain text, as libpq does.
+    assert_eq!(
+        open(&host, &pg.url_with_sslmode("prefer")),
+        (200, String::new())
+    );
 }
 
 #[test]

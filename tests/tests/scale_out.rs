@@ -329,7 +329,7 @@ fn a_database_outage_is_a_503_with_retry_after_and_heals_without_a_restart() {
     let created = apis[0].put("/api/courses/c1", &course("c1", "Kept"));
     assert_eq!(created.status, 201, "{}", created.text());
 
-    pg.stop_server();
+    pg.stop();
     for api in &apis {
         for path in ["/api/courses", "/api/settings", "/health/ready"] {
             let r = send(api, "GET", path);
@@ -352,7 +352,7 @@ fn a_database_outage_is_a_503_with_retry_after_and_heals_without_a_restart() {
         assert_eq!(send(api, "GET", "/health").status, 200);
     }
 
-    pg.start_server();
+    pg.start_again();
     for api in &apis {
         eventually(Duration::from_secs(30), || {
             (send(api, "GET", "/health/ready").status == 200).then_some(())

@@ -103,7 +103,7 @@ impl Capability for Postgres {
     fn open(setup: &Setup<'_>) -> anyhow::Result<Self> {
         let settings = PoolSettings::from_env(setup.env)?;
         Ok(Self {
-            backend: Arc::new(pool::Pools::new(settings)),
+            backend: Arc::new(pool::Pools::new(settings, crate::pg_tls::Tls::new()?)),
             app_values: setup.app_values.clone(),
         })
     }
@@ -147,9 +147,7 @@ pub struct Connection(Box<dyn PostgresConnection>);
 /// Checks every host the address names against the allow-list, as Spin does: a
 /// refusal is `connection-failed` naming the address.
 fn check_allowed(allowed: &AllowList, address: &str) -> Result<(), Error> {
-    let config: tokio_postgres::Config = address
-        .parse()
-        .map_err(|e: tokio_postgres::Error| Error::ConnectionFailed(e.to_string()))?;
+    let config = crate::pg_tls::parse_config(address).map_err(Error::ConnectionFailed)?;
     let ports = config.get_ports();
     for (i, host) in config.get_hosts().iter().enumerate() {
         let host = match host {

@@ -1,8 +1,8 @@
 //! The PostgreSQL backend: tokio-postgres sessions in a deadpool pool per address.
 //!
-//! No TLS: `sslmode=disable` and `prefer` connect in plain text; `require` is
-//! refused at open, because a TLS stack (rustls or OpenSSL bindings) is more than
-//! this backend should carry until a deployment needs it.
+//! TLS as libpq's `sslmode` has it (`disable`, `prefer`, `require`; see
+//! `crate::pg_tls`, which the fleet connection shares); other modes are refused
+//! with `connection-failed` naming the supported ones.
 
 #![allow(
     clippy::result_large_err,
@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
-use tokio_postgres::config::SslMode;
+
+use crate::pg_tls::{Tls, parse_config};
 
 use super::values::{self, Param};
 use super::{PoolSettings, PostgresBackend, PostgresConnection};
@@ -23,13 +23,15 @@ use crate::caps::bindings::spin::postgres::postgres::{Column, Error, ParameterVa
 /// One pool per distinct address string (credentials and database are part of it).
 pub struct Pools {
     settings: PoolSettings,
+    tls: Tls,
     pools: Mutex<HashMap<String, Pool>>,
 }
 
 impl Pools {
-    pub fn new(settings: PoolSettings) -> Self {
+    pub fn new(settings: PoolSettings, tls: Tls) -> Self {
         Self {
             settings,
+            tls,
             pools: Mutex::new(HashMap::new()),
         }
     }
@@ -39,19 +41,7 @@ impl Pools {
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
         }
-        let mut config: tokio_postgres::Config = address
-            .parse()
-            .map_err(|e: tokio_postgres::Error| Error::ConnectionFailed(e.to_string()))?;
-        match config.get_ssl_mode() {
-            SslMode::Disable | SslMode::Prefer => {}
-            _ => {
-                return Err(Error::ConnectionFailed(
-                    "sslmode=require: TLS connections are not supported by tracker-host; \
-                     use sslmode=disable or prefer"
-                        .into(),
-                ));
-            }
-        }
+        let mut config = parse_config(address).map_err(Error::ConnectionFailed)?;
         // Notices and warnings reach no guest (the WIT has no way to deliver
         // them) and tokio-postgres would log each one, among them the warning of
         // the ROLLBACK every used session gets on its way back to the pool.
@@ -65,7 +55,7 @@ impl Pools {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            self.tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
