@@ -156,11 +156,53 @@ pub trait Backend {
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 
+    /// The single-node stores (SQLite and key-value) while the API runs on
+    /// PostgreSQL: where `POST /api/store/move-from-sqlite` reads. `None` where
+    /// there are none beside the current store.
+    fn sqlite_source(&self) -> Option<Box<dyn Backend>> {
+        None
+    }
+
     /// Wait a little before retrying a busy database.
     fn backoff(&self, attempt: u32) {
         std::thread::sleep(std::time::Duration::from_millis(u64::from(
             5 * (attempt + 1),
         )));
+    }
+}
+
+/// A boxed backend is a backend, so handlers generic over `impl Backend` also read
+/// from [`Backend::sqlite_source`].
+impl Backend for Box<dyn Backend> {
+    fn dialect(&self) -> Dialect {
+        (**self).dialect()
+    }
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, BackendError> {
+        (**self).execute(sql, params)
+    }
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        (**self).kv_get(key)
+    }
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), BackendError> {
+        (**self).kv_set(key, value)
+    }
+    fn kv_delete(&self, key: &str) -> Result<(), BackendError> {
+        (**self).kv_delete(key)
+    }
+    fn kv_keys(&self) -> Result<Vec<String>, BackendError> {
+        (**self).kv_keys()
+    }
+    fn variable(&self, name: &str) -> Result<Option<String>, BackendError> {
+        (**self).variable(name)
+    }
+    fn random_bytes(&self, len: usize) -> Result<Vec<u8>, BackendError> {
+        (**self).random_bytes(len)
+    }
+    fn now_millis(&self) -> i64 {
+        (**self).now_millis()
+    }
+    fn backoff(&self, attempt: u32) {
+        (**self).backoff(attempt)
     }
 }
 

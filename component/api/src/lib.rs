@@ -19,6 +19,7 @@ pub mod model;
 pub mod routes;
 pub mod settings;
 pub mod store;
+pub mod store_move;
 pub mod sync;
 pub mod transfer;
 

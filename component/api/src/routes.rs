@@ -80,6 +80,10 @@ pub const ROUTES: &[Route] = &[
         methods: &["GET"],
     },
     Route {
+        path: "/api/store/move-from-sqlite",
+        methods: &["POST"],
+    },
+    Route {
         path: "/api/openapi.json",
         methods: &["GET"],
     },
@@ -209,6 +213,10 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
                 ("/api/export", _) => export(b),
                 ("/api/export.csv", _) => export_csv(b),
                 ("/api/import", _) => import(b, req),
+                ("/api/store/move-from-sqlite", _) => Ok(Response::json(
+                    200,
+                    &json!({ "moved": crate::store_move::move_from_sqlite(b)? }),
+                )),
                 _ => activity_log(b, req),
             }
         }

@@ -278,6 +278,15 @@ impl Backend for SpinBackend {
         }
     }
 
+    fn sqlite_source(&self) -> Option<Box<dyn Backend>> {
+        matches!(self, SpinBackend::Postgres { .. }).then(|| {
+            Box::new(SpinBackend::Sqlite {
+                db: OnceCell::new(),
+                kv: OnceCell::new(),
+            }) as Box<dyn Backend>
+        })
+    }
+
     fn variable(&self, name: &str) -> Result<Option<String>, BackendError> {
         match variables::get(name) {
             Ok(v) => Ok(Some(v)),

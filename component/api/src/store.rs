@@ -304,6 +304,15 @@ impl<'a, B: Backend> Tx<'a, B> {
         Ok(r)
     }
 
+    /// Move the revision counter up to `rev` (a store taking over another's history).
+    pub fn advance_rev_to(&self, rev: i64) -> ApiResult<()> {
+        if rev > self.current_rev()? {
+            self.rev.set(Some(rev));
+            self.rev_dirty.set(true);
+        }
+        Ok(())
+    }
+
     fn flush(&self) -> ApiResult<()> {
         if let (true, Some(r)) = (self.rev_dirty.get(), self.rev.get()) {
             self.exec("UPDATE meta SET value = ? WHERE key = 'rev'", &[r.into()])?;
