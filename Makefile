@@ -12,10 +12,15 @@ DATA_DIR    ?= ./data
 # The API crate's native backend (rusqlite) is what its unit tests run on.
 NATIVE_FEATURES := --features skilltrack-api/native
 
-.PHONY: run build components host wasm-target test test-rust lint fmt fmt-check clippy deps clean
+.PHONY: run run-scale-out build components host wasm-target test test-rust lint fmt fmt-check clippy deps clean
 
 run: build
 	$(HOST_BIN) up --manifest spin.toml --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+# Two replicas on one PostgreSQL (a local server with its data in ./data-pg, or
+# DATABASE_URL): see the README's "Scale-out".
+run-scale-out: build
+	HOST_BIN=$(HOST_BIN) scripts/run-scale-out.sh
 
 build: components host
 

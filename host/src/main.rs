@@ -24,6 +24,7 @@ mod router;
 mod server;
 mod slot;
 mod stamps;
+mod stores_elsewhere;
 mod swap;
 mod versions;
 mod watch;
@@ -135,6 +136,10 @@ struct BackupArgs {
     /// Backup file to write (replaced atomically); `-` writes to standard output.
     #[arg(long)]
     out: PathBuf,
+
+    /// The app's manifest: read only to say which data lives outside the data dir.
+    #[arg(long, env = "TRACKER_MANIFEST", default_value = DEFAULT_MANIFEST)]
+    manifest: PathBuf,
 }
 
 #[derive(Args)]
@@ -154,6 +159,10 @@ struct RestoreArgs {
     /// Only check the backup (format, checksums, integrity); change nothing.
     #[arg(long)]
     verify_only: bool,
+
+    /// The app's manifest: read only to say which data lives outside the data dir.
+    #[arg(long, env = "TRACKER_MANIFEST", default_value = DEFAULT_MANIFEST)]
+    manifest: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -228,9 +237,14 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Up(args) => up(*args),
-        Command::Backup(a) => backup::backup(&a.data_dir, &a.out).map(|r| eprintln!("{r}")),
+        // The notices come first: they matter most when the data dir holds nothing.
+        Command::Backup(a) => {
+            print_notices(&a.manifest);
+            backup::backup(&a.data_dir, &a.out).map(|r| eprintln!("{r}"))
+        }
         Command::Restore(a) if a.verify_only => backup::verify(&a.from).map(|r| eprintln!("{r}")),
         Command::Restore(a) => {
+            print_notices(&a.manifest);
             backup::restore(&a.from, &a.data_dir, a.force).map(|r| eprintln!("{r}"))
         }
         Command::Swap(a) => admin::client::swap(&a.admin.target(), &a.name, &a.file),
@@ -243,6 +257,14 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Stores a backup or restore does not cover, on stderr.
+fn print_notices(manifest: &std::path::Path) {
+    let env = |name: &str| std::env::var(name).ok();
+    for note in stores_elsewhere::notices(manifest, &env) {
+        eprintln!("note: {note}");
     }
 }
 

@@ -340,3 +340,49 @@ fn damaged_backup_is_rejected_and_the_data_dir_is_left_alone() {
         "--verify-only passed a damaged backup"
     );
 }
+
+/// A backup covers the data dir only; in PostgreSQL mode the command says where the
+/// library is instead and how to back it up, and in SQLite mode it says nothing.
+#[test]
+fn a_backup_says_when_the_library_lives_in_postgresql() {
+    let data = tempfile::tempdir().expect("data dir");
+    let out = data.path().join("b.backup");
+    // A replica's data dir in PostgreSQL mode: nothing of the library in it.
+    std::fs::create_dir_all(data.path().join("d/sqlite")).expect("data dir");
+    std::fs::write(data.path().join("d/sqlite/default.db"), b"").expect("empty db");
+    let manifest = integration::manifest();
+    let run = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(host_bin());
+        cmd.args(["backup", "--data-dir"])
+            .arg(data.path().join("d"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--manifest")
+            .arg(&manifest)
+            .env_remove("TRACKER_DATA_DIR")
+            .env_remove("TRACKER_FLEET_DATABASE_URL")
+            .env_remove("SPIN_VARIABLE_DATABASE_HOST");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd.output().expect("run tracker-host");
+        assert_ok("backup", &output);
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let single_node = run(&[]);
+    assert!(!single_node.contains("note:"), "{single_node}");
+    let postgres = run(&[
+        ("SPIN_VARIABLE_DATABASE_HOST", "postgres://db.internal:5432"),
+        (
+            "TRACKER_FLEET_DATABASE_URL",
+            "postgres://db.internal:5432/app",
+        ),
+    ]);
+    assert!(
+        postgres
+            .contains("component `api` may keep data in PostgreSQL (postgres://db.internal:5432)"),
+        "{postgres}"
+    );
+    assert!(postgres.contains("pg_dump"), "{postgres}");
+    assert!(postgres.contains("fleet mode"), "{postgres}");
+}

@@ -215,6 +215,26 @@ impl AllowList {
         self.0.iter().any(|a| a.allows(scheme, host, port))
     }
 
+    /// The entries for `scheme` as written (`postgres://db:5432`), for messages.
+    pub fn entries_for(&self, scheme: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|a| a.scheme.as_deref() == Some(scheme))
+            .map(|a| {
+                let host = match &a.host {
+                    HostPattern::Any => "*".to_owned(),
+                    HostPattern::Subdomains(d) => format!("*{d}"),
+                    HostPattern::Exact(h) => h.clone(),
+                };
+                match a.port {
+                    PortPattern::Any => format!("{scheme}://{host}:*"),
+                    PortPattern::Range(lo, hi) if lo == hi => format!("{scheme}://{host}:{lo}"),
+                    PortPattern::Range(lo, hi) => format!("{scheme}://{host}:{lo}..{hi}"),
+                }
+            })
+            .collect()
+    }
+
     pub fn allows_uri(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme().unwrap_or(&Scheme::HTTPS).as_str();
         let Some(host) = uri.host() else {
