@@ -7,6 +7,9 @@
 //! - `tracker_host_builds`: the `.wasm` of every accepted build, by sha256;
 //! - `tracker_host_slots`: each component's active and previous version and the
 //!   manifest source sha256 last seen (the fields of [`SlotRecord`]);
+//! - `tracker_host_sources`: every manifest source sha256 each component has been
+//!   deployed with (or whose file a replica's watcher read), so an older image
+//!   coming back is told apart from a new deployment;
 //! - `tracker_host_replicas`: one status row per replica: the sha256 each
 //!   component serves there, why it refused the fleet's version if it did, and a
 //!   heartbeat (`updated_at`).
@@ -68,6 +71,12 @@ CREATE TABLE IF NOT EXISTS tracker_host_slots (
     source_sha256 TEXT NOT NULL,
     updated_by TEXT NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS tracker_host_sources (
+    component TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (component, sha256)
 );
 CREATE TABLE IF NOT EXISTS tracker_host_replicas (
     replica_id TEXT PRIMARY KEY,
@@ -252,18 +261,21 @@ impl Fleet {
         .await
     }
 
-    /// Notes the manifest source file's hash (no announcement: nothing serves
-    /// differently).
+    /// Notes the manifest source file's hash, in the record and in the history of
+    /// sources seen (no announcement: nothing serves differently). A file already
+    /// judged here does not win when a replica starts with it later.
     pub async fn note_source(&self, component: &str, sha256: &str) -> anyhow::Result<()> {
         timed(async {
-            let client = self.client().await?;
-            client
-                .execute(
-                    "UPDATE tracker_host_slots SET source_sha256 = $2 \
-                     WHERE component = $1 AND source_sha256 <> $2",
-                    &[&component, &sha256],
-                )
-                .await?;
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            tx.execute(
+                "UPDATE tracker_host_slots SET source_sha256 = $2 \
+                 WHERE component = $1 AND source_sha256 <> $2",
+                &[&component, &sha256],
+            )
+            .await?;
+            see_source(&tx, component, sha256).await?;
+            tx.commit().await?;
             Ok(())
         })
         .await
@@ -323,10 +335,13 @@ impl Fleet {
 /// Start-up.
 impl Fleet {
     /// Before serving, with the manifest's sources loaded into the slots: creates
-    /// the tables if needed, then per slot the same rule as the on-disk record: if
-    /// the manifest's source is the one the record last saw, the recorded active
-    /// (and previous) version serves; if it changed, it is a new deployment, wins,
-    /// and is written (and announced) with the recorded active kept as previous.
+    /// the tables if needed, then per slot (see [`Fleet::settle`]): a manifest
+    /// source the fleet has never seen is a new deployment, wins, and is written
+    /// (and announced) with the recorded active kept as previous; any other source
+    /// (the one the record last saw, or an older one coming back, e.g. an old
+    /// image's pod restarting mid-rollout or `kubectl rollout undo`) follows the
+    /// record: its active (and previous) version serves here and nothing is
+    /// written. A deployment wins once; going back is the admin API's rollback.
     /// Fails when the database cannot be reached: a replica that cannot learn
     /// the fleet's version must not serve another one.
     pub fn restore(
@@ -408,7 +423,20 @@ impl Fleet {
         Ok(())
     }
 
-    /// The start-up rule for one slot, in one transaction; the record as it stands.
+    /// The start-up rule for one slot, in one transaction under the advisory lock;
+    /// returns the record as it stands.
+    ///
+    /// - No record: the manifest's source becomes it.
+    /// - The source has never been seen for this component (not in
+    ///   `tracker_host_sources`): a new deployment; it becomes active fleet-wide,
+    ///   the recorded active becomes previous, and it is announced.
+    /// - Otherwise (the recorded source, or one seen before: an older image
+    ///   coming back) the record stands; nothing is written or announced.
+    ///
+    /// Every source met is added to the history. A database written before the
+    /// history existed has no rows: the record's own source counts as seen (and
+    /// is added), so the first start after an upgrade behaves like the old rule
+    /// for the current deployment and like the new one for everything after.
     async fn settle(
         &self,
         client: &mut Client,
@@ -427,11 +455,24 @@ impl Fleet {
             previous_source: None,
             source_sha256: source.sha256.clone(),
         };
-        let record = match read_record(&tx, component, true).await? {
-            Some(record) if record.source_sha256 == source.sha256 => return Ok(record),
+        let current = read_record(&tx, component, true).await?;
+        if let Some(record) = &current {
+            see_source(&tx, component, &record.source_sha256).await?;
+        }
+        let first_seen = see_source(&tx, component, &source.sha256).await?;
+        let record = match current {
             None => fresh,
+            Some(record) if record.source_sha256 == source.sha256 => {
+                tx.commit().await?;
+                return Ok(record);
+            }
+            Some(record) if !first_seen => {
+                tracing::info!(component, sha256 = %source.sha256, recorded_source = %record.source_sha256, active = %record.active, "the manifest's source was deployed before (an older image coming back): following the fleet's record");
+                tx.commit().await?;
+                return Ok(record);
+            }
             Some(record) => {
-                tracing::info!(component, sha256 = %source.sha256, replaced = %record.active, "the manifest's source changed: a new deployment, recorded for the fleet");
+                tracing::info!(component, sha256 = %source.sha256, replaced = %record.active, "the manifest's source is new to the fleet: a new deployment, recorded for the fleet");
                 let keep = record.active != source.sha256;
                 SlotRecord {
                     previous: keep.then(|| record.active.clone()),
@@ -668,6 +709,23 @@ async fn announce(client: &impl GenericClient, component: &str) -> anyhow::Resul
         .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &component])
         .await?;
     Ok(())
+}
+
+/// Adds a manifest source to the component's history; true when it was not
+/// there yet (the first time the fleet sees it).
+async fn see_source(
+    client: &impl GenericClient,
+    component: &str,
+    sha256: &str,
+) -> anyhow::Result<bool> {
+    let inserted = client
+        .execute(
+            "INSERT INTO tracker_host_sources (component, sha256) VALUES ($1, $2) \
+             ON CONFLICT (component, sha256) DO NOTHING",
+            &[&component, &sha256],
+        )
+        .await?;
+    Ok(inserted == 1)
 }
 
 /// Keeps a build (content-addressed: an existing row is the same bytes).

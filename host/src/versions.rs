@@ -26,7 +26,8 @@ pub struct SlotRecord {
     pub previous: Option<String>,
     pub previous_source: Option<String>,
     /// sha256 of the manifest's source file when this host last read it: a
-    /// different file at start-up means a new deployment, which wins.
+    /// different file at start-up means a new deployment, which wins (in fleet
+    /// mode only the first time the fleet sees that file: `fleet.rs`).
     pub source_sha256: String,
 }
 

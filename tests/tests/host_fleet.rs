@@ -4,11 +4,14 @@
 //! it first) while load on all of them sees no failure; a rejected build changes
 //! nothing anywhere; a replica started later comes up on the fleet's version; the
 //! database going away and coming back costs no request and loses no swap; and the
-//! fleet connection works over TLS with `sslmode=require`.
+//! fleet connection works over TLS with `sslmode=require`; and a manifest source wins
+//! only the first time the fleet sees it (an old pod restarting mid-rollout follows
+//! the fleet instead of switching it back).
 //! Without PostgreSQL binaries every test prints `skipped: postgresql not found`.
 
 mod swap_support;
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -17,7 +20,7 @@ use integration::postgres::{Postgres, PostgresOptions};
 use integration::{Host, HostOptions};
 use swap_support::{
     A_VERSION, VARIANT_LABEL, api_a, api_b, health_version, misbehave, put_version, rollback,
-    sha256_hex,
+    sha256_hex, temp_app, with_custom_section,
 };
 
 /// How long the fleet may take to converge on a version (each replica compiles
@@ -28,7 +31,13 @@ const CONVERGE: Duration = Duration::from_secs(90);
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn replica(url: &str, id: &str) -> Host {
+    replica_of(url, id, None)
+}
+
+/// A replica serving `manifest` (default: the repo's spin.toml).
+fn replica_of(url: &str, id: &str, manifest: Option<PathBuf>) -> Host {
     Host::start_with(HostOptions {
+        manifest,
         env: vec![
             ("TRACKER_FLEET_DATABASE_URL".into(), url.into()),
             ("TRACKER_REPLICA_ID".into(), id.into()),
@@ -357,4 +366,80 @@ fn a_replica_whose_session_was_gone_during_a_swap_catches_up_on_reconnect() {
         "{}",
         r2.log()
     );
+}
+
+#[test]
+fn a_source_wins_once_and_an_old_pod_restarting_mid_rollout_follows_the_fleet() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(pg) = Postgres::start() else { return };
+    let (a, b) = (api_a(), api_b());
+    // A third build: A's behaviour under a new sha256 (cheaper than a build).
+    let c = with_custom_section(&a, "fleet-source-c");
+    let (sha_a, sha_b, sha_c) = (sha256_hex(&a), sha256_hex(&b), sha256_hex(&c));
+    let url = pg.url();
+    let source_record = || {
+        pg.psql(
+            "SELECT active || ' ' || source_sha256 FROM tracker_host_slots WHERE component = 'api'",
+        )
+    };
+    let seen = || {
+        pg.psql(
+            "SELECT string_agg(sha256, ' ' ORDER BY sha256) FROM tracker_host_sources \
+             WHERE component = 'api'",
+        )
+    };
+    let sorted = |shas: &[&str]| {
+        let mut shas = shas.to_vec();
+        shas.sort_unstable();
+        shas.join(" ")
+    };
+
+    // Image A: r1 serves the repo's spin.toml.
+    let mut r1 = replica(&url, "r1");
+    wait_for_fleet(&[&r1], &["r1"], &sha_a);
+    assert_eq!(seen(), sha_a);
+    // As a database written before the history existed: no rows. The record's
+    // source must then count as seen.
+    pg.psql("DELETE FROM tracker_host_sources");
+
+    // Image B rolls out: r2's manifest source is B, new to the fleet, so it wins
+    // everywhere (r1 follows through the announcement).
+    let app_b = temp_app();
+    std::fs::write(&app_b.api_source, &b).expect("write source B");
+    let r2 = replica_of(&url, "r2", Some(app_b.manifest.clone()));
+    wait_for_fleet(&[&r1, &r2], &["r1", "r2"], &sha_b);
+    assert_eq!(source_record(), format!("{sha_b} {sha_b}"));
+    assert_eq!(seen(), sorted(&[&sha_a, &sha_b]));
+
+    // An old pod (image A) crashes and restarts before the rollout finishes: its
+    // source A was seen before, so it follows the record instead of switching the
+    // fleet back. Its first answer is already B, and nothing moved.
+    r1.kill();
+    r1.start_again();
+    assert_eq!(health_version(&r1), VARIANT_LABEL, "{}", r1.log());
+    assert!(
+        r1.log().contains("an older image coming back"),
+        "{}",
+        r1.log()
+    );
+    // Give a wrong announcement time to arrive, then check every replica.
+    std::thread::sleep(Duration::from_secs(2));
+    wait_for_fleet(&[&r1, &r2], &["r1", "r2"], &sha_b);
+    for host in [&r1, &r2] {
+        assert_eq!(health_version(host), VARIANT_LABEL);
+    }
+    assert_eq!(source_record(), format!("{sha_b} {sha_b}"));
+    let api = component(&listing(&r2), "api").clone();
+    assert_eq!(api["fleet"]["previous"], sha_a.as_str(), "{api}");
+
+    // A source the fleet has never seen (image C) wins, once, everywhere.
+    let app_c = temp_app();
+    std::fs::write(&app_c.api_source, &c).expect("write source C");
+    let r3 = replica_of(&url, "r3", Some(app_c.manifest.clone()));
+    wait_for_fleet(&[&r1, &r2, &r3], &["r1", "r2", "r3"], &sha_c);
+    for host in [&r1, &r2, &r3] {
+        assert_eq!(health_version(host), A_VERSION);
+    }
+    assert_eq!(source_record(), format!("{sha_c} {sha_c}"));
+    assert_eq!(seen(), sorted(&[&sha_a, &sha_b, &sha_c]));
 }
