@@ -358,6 +358,8 @@ impl Fleet {
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
                 .await?;
+            // "already exists, skipping" on every start is not news.
+            tx.batch_execute("SET LOCAL client_min_messages = warning").await?;
             tx.batch_execute(SCHEMA).await?;
             tx.commit().await?;
             Ok(())
