@@ -5,8 +5,12 @@
 //
 // Environment:
 //   BENCH_SECONDS   measured seconds per scenario (default 8; warm-up is 1 s more)
+//   BENCH_PG_SECONDS  the same for host-pg and host-pg-x3 (default 5: keeps the run short)
 //   BENCH_QUICK=1   2 s per scenario, 1 cold/warm start each: for developing the bench
-//   BENCH_SERVERS   comma list of servers to run (default host,spin,native,seed)
+//   BENCH_SERVERS   comma list of servers to run
+//                   (default host,host-pg,host-pg-x3,spin,native,seed)
+//   PG_BIN          PostgreSQL server binaries (default /usr/lib/postgresql/15/bin);
+//                   without them host-pg and host-pg-x3 are reported as skipped
 //   SPIN            the spin binary (else `spin` on PATH, else target/tools/spin from
 //                   `make tools`); without one the spin server is reported as skipped
 //   BENCH_OUT       output directory (default target/bench)
@@ -23,7 +27,8 @@ import os from 'node:os';
 import { loadCourses, COURSE_COUNT } from './lib/dataset.mjs';
 import { request, json, sendJson, closeIdle } from './lib/http.mjs';
 import { startServer, freePort, resetPeakRss, peakRssKib, rssKib } from './lib/servers.mjs';
-import { runWrk } from './lib/wrk.mjs';
+import { runWrk, runWrkSplit } from './lib/wrk.mjs';
+import { startPostgres, postgresMissing, PG_BIN } from './lib/postgres.mjs';
 import { lostUpdates } from './lib/lost-updates.mjs';
 import { coldStart } from './lib/coldstart.mjs';
 import { hotSwap } from './lib/hotswap.mjs';
@@ -33,9 +38,12 @@ import { renderReport, figures } from './lib/report.mjs';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const QUICK = process.env.BENCH_QUICK === '1';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 8));
+// PostgreSQL mode: two more servers of 8 scenarios each; 5 s measured keeps the
+// whole run within about 3 minutes more than without them.
+const PG_SECONDS = Number(process.env.BENCH_PG_SECONDS ?? (QUICK ? 2 : 5));
 const WARMUP_SECONDS = 1;
 const OUT = resolve(ROOT, process.env.BENCH_OUT ?? 'target/bench');
-const SERVERS = (process.env.BENCH_SERVERS ?? 'host,spin,native,seed').split(',').map((s) => s.trim()).filter(Boolean);
+const SERVERS = (process.env.BENCH_SERVERS ?? 'host,host-pg,host-pg-x3,spin,native,seed').split(',').map((s) => s.trim()).filter(Boolean);
 const FIXTURE = process.env.BENCH_FIXTURE ?? resolve(ROOT, 'tests/fixtures/udemy_course_list.csv');
 const HOST_BIN = process.env.TRACKER_HOST_BIN ?? join(ROOT, 'target/release/tracker-host');
 const NATIVE_BIN = process.env.NATIVE_BASELINE_BIN ?? join(ROOT, 'target/release/native-baseline');
@@ -71,33 +79,37 @@ const WRITERS = 8;
 const WRITE_LOAD = { threads: WRITERS, connections: WRITERS };
 
 const WORK = join(OUT, 'work');
+// The tracker-host in PostgreSQL mode (`database_url` set), and how many replicas
+// share its database. Each run gets a database of its own on the bench's server.
+const PG_REPLICAS = { 'host-pg': 1, 'host-pg-x3': 3 };
+const isPg = (name) => name in PG_REPLICAS;
 const log = (...a) => console.log('[bench]', ...a);
 
 /** The scenarios, in run order (writes last: they move the revision). */
 const SCENARIOS = [
   { key: 'health', label: '`GET /health`', group: 'small',
-    servers: ['host', 'spin', 'seed'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'seed'], load: READ_LOAD,
     prepare: () => ({ path: '/health', expect: 200 }) },
   { key: 'setting', label: '`GET /api/settings/monthly_goal`', group: 'small',
-    servers: ['host', 'spin', 'native', 'seed'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'native', 'seed'], load: READ_LOAD,
     prepare: () => ({ path: '/api/settings/monthly_goal', expect: 200 }) },
   { key: 'poll_changes', label: 'idle sync poll: `GET /api/changes?since=<latest>`', group: 'poll',
-    servers: ['host', 'spin', 'native'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'native'], load: READ_LOAD,
     prepare: (ctx) => ({ path: `/api/changes?since=${ctx.latestRev}`, expect: 200 }) },
   { key: 'poll_etag', label: 'idle sync poll: `GET /api/courses` + matching `If-None-Match`', group: 'poll',
-    servers: ['host', 'spin', 'native', 'seed'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'native', 'seed'], load: READ_LOAD,
     prepare: (ctx) => ({ path: '/api/courses', headers: [['If-None-Match', ctx.etag]], expect: 304 }) },
   { key: 'get_courses', label: `\`GET /api/courses\` (${COURSE_COUNT} courses)`, group: 'read',
-    servers: ['host', 'spin', 'native', 'seed'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'native', 'seed'], load: READ_LOAD,
     prepare: () => ({ path: '/api/courses', expect: 200 }) },
   { key: 'index_html', label: '`GET /` (index.html), `Accept-Encoding: br`', group: 'static',
-    servers: ['host', 'spin', 'seed'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'seed'], load: READ_LOAD,
     prepare: () => ({ path: '/', headers: [['Accept-Encoding', 'br']], expect: 200 }) },
   { key: 'main_js', label: 'main JS asset, `Accept-Encoding: br`', group: 'static',
-    servers: ['host', 'spin', 'seed'], load: READ_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'seed'], load: READ_LOAD,
     prepare: (ctx) => ({ path: ctx.mainJs, headers: [['Accept-Encoding', 'br']], expect: 200, skip: ctx.mainJs ? null : 'no script in index.html' }) },
   { key: 'write', label: `progress update, ${WRITERS} concurrent writers`, group: 'write',
-    servers: ['host', 'spin', 'native', 'native_normal', 'seed'], load: WRITE_LOAD,
+    servers: ['host', 'host-pg', 'host-pg-x3', 'spin', 'native', 'native_normal', 'seed'], load: WRITE_LOAD,
     prepare: (ctx) => ctx.server === 'seed'
       ? { path: '/api/courses', mode: 'rmw', expect: 200 }
       : { path: '/api/courses', mode: 'patch', expect: 200 } },
@@ -135,34 +147,48 @@ async function runScenario(server, sc, ctx) {
   const spec = sc.prepare({ ...ctx, server: server.name });
   if (spec.skip) return { skipped: spec.skip };
   const headers = spec.headers ?? [];
-  const url = server.url + spec.path;
-  // One request first: the load must get the answer the scenario means.
-  const probe = spec.mode === 'patch'
-    ? await request(`${server.url}/api/courses/${encodeURIComponent(ctx.firstId)}`, {
-      method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"completionRatio":50}' })
-    : await request(url, { headers: Object.fromEntries(headers) });
-  if (probe.status !== spec.expect) {
-    return { skipped: `answered ${probe.status}, expected ${spec.expect}` };
+  // One request first, on every replica: the load must get the answer the scenario means.
+  let probe;
+  for (const base of server.urls) {
+    probe = spec.mode === 'patch'
+      ? await request(`${base}/api/courses/${encodeURIComponent(ctx.firstId)}`, {
+        method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"completionRatio":50}' })
+      : await request(base + spec.path, { headers: Object.fromEntries(headers) });
+    if (probe.status !== spec.expect) {
+      return { skipped: `answered ${probe.status}, expected ${spec.expect}${server.urls.length > 1 ? ` (${base})` : ''}` };
+    }
   }
   const check = {
     status: probe.status,
     bytes: probe.body.length,
     contentEncoding: probe.headers['content-encoding'] ?? 'identity',
   };
-  const common = { url, headers, mode: spec.mode ?? 'plain', idsFile: ctx.idsFile, ...sc.load };
-  await runWrk({ ...common, seconds: WARMUP_SECONDS });
-  const rssBefore = rssKib(server.pid);
-  const resetOk = resetPeakRss(server.pid);
-  const result = await runWrk({ ...common, seconds: SECONDS });
-  return { ...result, check, peakRssKib: peakRssKib(server.pid), rssBeforeKib: rssBefore, peakIsPerScenario: resetOk };
+  const common = { headers, mode: spec.mode ?? 'plain', idsFile: ctx.idsFile, ...sc.load };
+  // Several replicas: one wrk per replica at once, the connections split (lib/wrk.mjs).
+  const load = (seconds) => (server.urls.length === 1
+    ? runWrk({ ...common, url: server.urls[0] + spec.path, seconds })
+    : runWrkSplit({ ...common, urls: server.urls.map((u) => u + spec.path), seconds }));
+  await load(WARMUP_SECONDS);
+  const rssBefore = sumOf(server.pids.map(rssKib));
+  const resetOk = server.pids.map(resetPeakRss).every(Boolean);
+  const result = await load(server.seconds);
+  // Peak RSS of several replicas: the sum of their peaks.
+  return { ...result, check, peakRssKib: sumOf(server.pids.map(peakRssKib)), rssBeforeKib: rssBefore, peakIsPerScenario: resetOk };
 }
 
-function serverCommand(name, port, dataDir) {
+const sumOf = (xs) => (xs.some((x) => x === null || x === undefined) ? null : xs.reduce((a, b) => a + b, 0));
+
+function serverCommand(name, port, dataDir, pg) {
   switch (name) {
     case 'host':
       // No admin listener: its default port may belong to a developer's running host.
       return { command: HOST_BIN, args: ['up', '--manifest', MANIFEST, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'],
         env: HOST_LOG ? { RUST_LOG: HOST_LOG } : {}, cwd: ROOT };
+    case 'host-pg':
+    case 'host-pg-x3':
+      // The same host and manifest; the API keeps everything in PostgreSQL.
+      return { command: HOST_BIN, args: ['up', '--manifest', MANIFEST, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--admin-listen', 'off'],
+        env: { SPIN_VARIABLE_DATABASE_URL: pg.databaseUrl, SPIN_VARIABLE_DATABASE_HOST: pg.hostEntry, ...(HOST_LOG ? { RUST_LOG: HOST_LOG } : {}) }, cwd: ROOT };
     case 'spin':
       // The same manifest and .wasm files; its SQLite and key-value files in the state dir.
       return { command: SPIN_BIN, args: ['up', '--from', MANIFEST, '--listen', `127.0.0.1:${port}`, '--state-dir', join(dataDir, 'state')],
@@ -179,15 +205,37 @@ function serverCommand(name, port, dataDir) {
   }
 }
 
-async function benchServer(name, courses, idsFile) {
-  const dataDir = join(WORK, name);
-  rmSync(dataDir, { recursive: true, force: true });
-  mkdirSync(dataDir, { recursive: true });
-  const port = await freePort();
-  const server = await startServer({ name, port, logPath: join(OUT, `${name}.log`), ...serverCommand(name, port, dataDir) });
-  log(`${name}: pid ${server.pid} on ${server.url}, ready in ${server.readyMs.toFixed(0)} ms`);
-  const out = { scenarios: {}, startupRssKib: rssKib(server.pid) };
+async function benchServer(name, courses, idsFile, pg) {
+  const replicas = PG_REPLICAS[name] ?? 1;
+  const root = join(WORK, name);
+  rmSync(root, { recursive: true, force: true });
+  // PostgreSQL mode: a database of its own on the bench's server, shared by the replicas.
+  const pgTarget = isPg(name) ? { databaseUrl: pg.createDatabase(name), hostEntry: pg.hostEntry } : null;
+  const procs = [];
+  const out = { scenarios: {} };
   try {
+    for (let i = 1; i <= replicas; i++) {
+      const dataDir = replicas > 1 ? join(root, `r${i}`) : root;
+      mkdirSync(dataDir, { recursive: true });
+      const port = await freePort();
+      const label = replicas > 1 ? `${name}-${i}` : name;
+      const proc = await startServer({ name: label, port, logPath: join(OUT, `${label}.log`), ...serverCommand(name, port, dataDir, pgTarget) });
+      procs.push(proc);
+      log(`${label}: pid ${proc.pid} on ${proc.url}, ready in ${proc.readyMs.toFixed(0)} ms`);
+    }
+    const server = { name, url: procs[0].url, urls: procs.map((p) => p.url), pids: procs.map((p) => p.pid), seconds: isPg(name) ? PG_SECONDS : SECONDS };
+    out.startupRssKib = sumOf(server.pids.map(rssKib));
+    if (replicas > 1) out.replicas = replicas;
+    if (pgTarget) {
+      // The figures must not come from SQLite by accident.
+      for (const u of server.urls) {
+        const ready = await json(`${u}/health/ready`);
+        if (ready.status !== 200 || ready.json?.store !== 'postgres') {
+          throw new Error(`${u}/health/ready: ${ready.status} ${ready.body.toString().slice(0, 200)} (expected store "postgres")`);
+        }
+      }
+    }
+    // Seeded through the first replica (the others share its database).
     await loadLibrary(server.url, courses);
     await storeSetting(server.url);
     const etag = (await request(`${server.url}/api/courses`)).headers.etag;
@@ -201,12 +249,14 @@ async function benchServer(name, courses, idsFile) {
       log(`${name} ${sc.key}: ${f ? `${f.perS.toFixed(0)}/s p50 ${(f.p50 / 1000).toFixed(2)} ms p99 ${(f.p99 / 1000).toFixed(2)} ms, peak RSS ${f.rss} KiB, errors ${f.errors}` : `skipped (${r.skipped})`}`);
     }
     if (name !== 'native_normal') {
-      out.lostUpdates = await lostUpdates(server.url, courses.map((c) => c.id), name === 'seed' ? 'seed' : 'patch');
+      // With replicas, client i reads and writes through replica i mod n.
+      out.lostUpdates = await lostUpdates(replicas > 1 ? server.urls : server.url, courses.map((c) => c.id), name === 'seed' ? 'seed' : 'patch');
       log(`${name} lost updates: ${out.lostUpdates.lost} of ${out.lostUpdates.expected}`);
     }
   } finally {
     closeIdle();
-    out.exit = await server.stop();
+    const exits = await Promise.all(procs.map((p) => p.stop()));
+    out.exit = replicas > 1 ? exits : exits[0];
   }
   return out;
 }
@@ -227,7 +277,7 @@ function machine() {
 async function main() {
   mkdirSync(WORK, { recursive: true });
   // Server logs are appended to across restarts within a run, so start each run empty.
-  for (const name of ['host', 'spin', 'native', 'native_normal', 'seed', 'coldstart', 'hotswap']) {
+  for (const name of ['host', 'host-pg', 'host-pg-x3-1', 'host-pg-x3-2', 'host-pg-x3-3', 'postgres', 'spin', 'native', 'native_normal', 'seed', 'coldstart', 'hotswap']) {
     rmSync(join(OUT, `${name}.log`), { force: true });
   }
   const courses = loadCourses(FIXTURE);
@@ -236,7 +286,7 @@ async function main() {
   const results = {
     startedAt: new Date().toISOString(),
     machine: machine(),
-    settings: { hostLog: HOST_LOG || 'host default', spin: SPIN_BIN && spinVersion(), manifest: MANIFEST, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK },
+    settings: { hostLog: HOST_LOG || 'host default', spin: SPIN_BIN && spinVersion(), manifest: MANIFEST, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS, readLoad: READ_LOAD, writeLoad: WRITE_LOAD, courses: courses.length, quick: QUICK, pgSeconds: PG_SECONDS },
     scenarios: SCENARIOS.map(({ key, label, group, servers }) => ({ key, label, group, servers })),
     servers: {},
   };
@@ -245,24 +295,53 @@ async function main() {
     order.push(name);
     if (name === 'native') order.push('native_normal');
   }
-  for (const name of order) {
-    if (name === 'spin' && !SPIN_BIN) {
-      results.servers[name] = { unavailable: 'skipped: no spin binary ($SPIN, PATH, target/tools/spin; `make tools`)' };
-      log('spin: skipped (no spin binary: set SPIN, put spin on PATH or run `make tools`)');
-      continue;
+  // PostgreSQL mode: one server for the run, started before the first PostgreSQL
+  // server under test and stopped after the last (and on failure or Ctrl-C).
+  const pgNames = order.filter(isPg);
+  let pg = null;
+  let pgUnavailable = pgNames.length ? postgresMissing() : null;
+  try {
+    for (const name of order) {
+      if (name === 'spin' && !SPIN_BIN) {
+        results.servers[name] = { unavailable: 'skipped: no spin binary ($SPIN, PATH, target/tools/spin; `make tools`)' };
+        log('spin: skipped (no spin binary: set SPIN, put spin on PATH or run `make tools`)');
+        continue;
+      }
+      const bin = name === 'host' || isPg(name) ? HOST_BIN : name.startsWith('native') ? NATIVE_BIN : null;
+      if (bin && !existsSync(bin)) {
+        results.servers[name] = { unavailable: `${bin} is not built` };
+        log(`${name}: not available (${bin} is not built)`);
+        continue;
+      }
+      if (isPg(name) && !pg && !pgUnavailable) {
+        try {
+          pg = startPostgres({ port: await freePort(), logCopy: join(OUT, 'postgres.log') });
+          results.postgres = { version: pg.version, bin: PG_BIN, settings: pg.settings, dataDir: pg.dataDir, seconds: PG_SECONDS };
+          log(`postgres ${pg.version} on 127.0.0.1:${pg.port} (${pg.dataDir}), ${JSON.stringify(pg.settings)}`);
+        } catch (e) {
+          pgUnavailable = `PostgreSQL did not start: ${String(e.message ?? e).split('\n')[0]}`;
+        }
+      }
+      if (isPg(name) && !pg) {
+        results.postgres = { unavailable: pgUnavailable };
+        results.servers[name] = { unavailable: `skipped: ${pgUnavailable}` };
+        log(`${name}: skipped (${pgUnavailable})`);
+        continue;
+      }
+      try {
+        results.servers[name] = await benchServer(name, courses, idsFile, pg);
+      } catch (e) {
+        results.servers[name] = { unavailable: String(e.message ?? e).split('\n')[0] };
+        log(`${name}: failed: ${e.message ?? e}`);
+      }
+      if (pg && name === pgNames.at(-1)) {
+        pg.stop();
+        pg = null;
+        log('postgres stopped and removed');
+      }
     }
-    const bin = name === 'host' ? HOST_BIN : name.startsWith('native') ? NATIVE_BIN : null;
-    if (bin && !existsSync(bin)) {
-      results.servers[name] = { unavailable: `${bin} is not built` };
-      log(`${name}: not available (${bin} is not built)`);
-      continue;
-    }
-    try {
-      results.servers[name] = await benchServer(name, courses, idsFile);
-    } catch (e) {
-      results.servers[name] = { unavailable: String(e.message ?? e).split('\n')[0] };
-      log(`${name}: failed: ${e.message ?? e}`);
-    }
+  } finally {
+    pg?.stop();
   }
   if (SERVERS.includes('host') && existsSync(HOST_BIN) && !SKIP.has('coldstart')) {
     results.coldStart = await coldStart({ root: ROOT, hostBin: HOST_BIN, work: join(WORK, 'coldstart'), logPath: join(OUT, 'coldstart.log'), repeats: QUICK ? 1 : 3 })

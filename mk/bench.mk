@@ -1,6 +1,8 @@
 # `make bench`: load tests of the release tracker-host against the native and seed
-# baselines, plus the host's per-request criterion bench. Bounded (about 4 minutes
-# on 2 cores after the builds); not part of `make test`. Report: target/bench/report.md.
+# baselines and in PostgreSQL mode (1 and 3 replicas, on a PostgreSQL the run starts
+# and removes; skipped without /usr/lib/postgresql/15/bin), plus the host's
+# per-request criterion bench. Bounded (about 7 minutes on 2 cores after the builds);
+# not part of `make test`. Report: target/bench/report.md.
 # BENCH_QUICK=1 gives a 2-second-per-scenario run for working on the bench itself.
 
 BENCH_SEED_DIR := bench/seed

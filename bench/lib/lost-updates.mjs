@@ -28,9 +28,13 @@ async function ratioOf(url, id, perCourse) {
 
 /**
  * Runs the experiment against one server. `style` is 'seed' or 'patch'.
- * Returns { clients, incrementsEach, expected, applied, lost }.
+ * `urls` is one base URL, or several replicas of one server: then client i goes
+ * through replica i mod n (resets and the final reads through the first).
+ * Returns { clients, incrementsEach, expected, applied, lost, replicas }.
  */
-export async function lostUpdates(url, ids, style, { clients = 8, incrementsEach = 20 } = {}) {
+export async function lostUpdates(urls, ids, style, { clients = 8, incrementsEach = 20 } = {}) {
+  const replicas = Array.isArray(urls) ? urls : [urls];
+  const url = replicas[0];
   const targets = ids.slice(0, clients);
   // Start every target course at 0.
   if (style === 'seed') {
@@ -50,11 +54,11 @@ export async function lostUpdates(url, ids, style, { clients = 8, incrementsEach
     }
   }
   const increment = style === 'seed' ? seedIncrement : patchIncrement;
-  await Promise.all(targets.map(async (id) => {
-    for (let i = 0; i < incrementsEach; i++) await increment(url, id);
+  await Promise.all(targets.map(async (id, c) => {
+    for (let i = 0; i < incrementsEach; i++) await increment(replicas[c % replicas.length], id);
   }));
   let applied = 0;
   for (const id of targets) applied += await ratioOf(url, id, style !== 'seed');
   const expected = clients * incrementsEach;
-  return { clients, incrementsEach, expected, applied, lost: expected - applied };
+  return { clients, incrementsEach, expected, applied, lost: expected - applied, replicas: replicas.length };
 }

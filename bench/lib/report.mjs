@@ -47,6 +47,36 @@ function summaryTable(r) {
   return rows.join('\n');
 }
 
+/** host in PostgreSQL mode, 1 and 3 replicas, against host on SQLite from the same run. */
+function pgSection(r) {
+  const names = ['host-pg', 'host-pg-x3'];
+  if (!names.some((n) => r.servers[n])) return 'Not run (`BENCH_SERVERS` left out host-pg and host-pg-x3).';
+  if (r.postgres?.unavailable) return `Skipped: ${r.postgres.unavailable}.`;
+  const pg = r.postgres ?? {};
+  const st = pg.settings ?? {};
+  const split = (key) => r.servers['host-pg-x3']?.scenarios?.[key]?.split;
+  const splitText = (parts) => (parts ? parts.map((p) => `${p.connections} connections on ${p.threads} thread${p.threads > 1 ? 's' : ''}`).join(' / ') : '-');
+  const rows = [
+    `PostgreSQL ${pg.version ?? '?'} started by the bench on a temp dir on the same disk as the SQLite data dirs, loopback TCP, a database per server; durability as shipped: fsync=${st.fsync ?? '?'}, synchronous_commit=${st.synchronous_commit ?? '?'} (wal_sync_method=${st.wal_sync_method ?? '?'}, full_page_writes=${st.full_page_writes ?? '?'}, shared_buffers=${st.shared_buffers ?? '?'}), against the host's SQLite in WAL with synchronous=FULL: both make a commit durable before answering.`,
+    `**host-pg**: one tracker-host with \`database_url\` set. **host-pg x3**: three tracker-host replicas on one database, each with its own data dir; the load is one wrk per replica, all three at once, the same total connections split (reads: ${splitText(split('setting'))}; writes: ${splitText(split('write'))}); req/s are the sum of the three, p50/p99 the worst of the three (wrk gives percentiles, not histograms), peak RSS the sum of the three hosts. PostgreSQL's own processes are not in the RSS. Seeded through the first replica with the same ${r.settings.courses} courses as every server. ${r.settings.pgSeconds ?? r.settings.seconds} s measured per scenario (the others: ${r.settings.seconds} s) after ${r.settings.warmupSeconds} s warm-up. Everything (wrk, the hosts, PostgreSQL) shares the same ${r.machine.cores} cores.`,
+    '',
+    '| scenario | host (SQLite) req/s | host-pg req/s | host-pg p50 ms | host-pg p99 ms | host-pg/host | host-pg x3 req/s | x3 p50 ms | x3 p99 ms | x3/host | x3/host-pg |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const cell = (name, f) => (r.servers[name]?.unavailable ? 'skipped' : rate(f));
+  for (const sc of r.scenarios) {
+    if (!names.some((n) => sc.servers.includes(n))) continue;
+    const h = get(r, 'host', sc.key);
+    const p1 = get(r, 'host-pg', sc.key);
+    const p3 = get(r, 'host-pg-x3', sc.key);
+    rows.push(`| ${sc.label} | ${rate(h)} | ${cell('host-pg', p1)} | ${fmtMs(p1?.p50)} | ${fmtMs(p1?.p99)} | ${fmtRatio(ratio(p1, h))} | ${cell('host-pg-x3', p3)} | ${fmtMs(p3?.p50)} | ${fmtMs(p3?.p99)} | ${fmtRatio(ratio(p3, h))} | ${fmtRatio(ratio(p3, p1))} |`);
+  }
+  for (const n of names) {
+    if (r.servers[n]?.unavailable) rows.push('', `${n}: not available: ${r.servers[n].unavailable}`);
+  }
+  return rows.join('\n');
+}
+
 function detailTable(r) {
   const rows = [
     '| server | scenario | req/s (updates/s) | p50 ms | p99 ms | max ms | peak RSS MiB | errors | response checked |',
@@ -112,7 +142,8 @@ function lostTable(r) {
   for (const [name, srv] of Object.entries(r.servers)) {
     const l = srv.lostUpdates;
     if (!l) continue;
-    const how = name === 'seed' ? 'GET the whole list, change one course, POST the whole list' : '`GET /api/courses/{id}`, then `PATCH` it';
+    const how = name === 'seed' ? 'GET the whole list, change one course, POST the whole list'
+      : `\`GET /api/courses/{id}\`, then \`PATCH\` it${l.replicas > 1 ? ` (client i through replica i mod ${l.replicas})` : ''}`;
     rows.push(`| ${name} | ${how} | ${l.clients} x ${l.incrementsEach} | ${l.applied} | ${l.lost} |`);
   }
   return rows.join('\n');
@@ -177,7 +208,7 @@ export function renderReport(r) {
 
 Run ${r.startedAt} - ${r.finishedAt}. Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}; load average ${m.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} at start, ${m.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' ')} at the end. The load generator (wrk) runs on the same cores as the server.
 Spin: ${s.spin ?? 'not found (its runs are skipped)'}.
-Load: ${s.courses} courses; reads ${s.readLoad.connections} connections on ${s.readLoad.threads} wrk threads, writes ${s.writeLoad.connections} writers; ${s.seconds} s measured after ${s.warmupSeconds} s warm-up per scenario${s.quick ? ' (quick run: figures are indicative only)' : ''}. Peak RSS is the server process's VmHWM over the measured seconds.
+Load: ${s.courses} courses; reads ${s.readLoad.connections} connections on ${s.readLoad.threads} wrk threads, writes ${s.writeLoad.connections} writers; ${s.seconds} s measured after ${s.warmupSeconds} s warm-up per scenario${s.pgSeconds !== undefined && s.pgSeconds !== s.seconds ? ` (host-pg and host-pg x3: ${s.pgSeconds} s measured)` : ''}${s.quick ? ' (quick run: figures are indicative only)' : ''}. Peak RSS is the server process's VmHWM over the measured seconds.
 
 ## Summary
 
@@ -190,6 +221,10 @@ ${targetsTable(r)}
 ## Lost updates (concurrent clients, each incrementing a different course)
 
 ${lostTable(r)}
+
+## PostgreSQL mode (host-pg, host-pg x3) against host on SQLite
+
+${pgSection(r)}
 
 ## What synchronous=FULL costs
 

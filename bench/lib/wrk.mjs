@@ -28,3 +28,44 @@ export function runWrk({ url, threads, connections, seconds, headers = [], mode 
     });
   });
 }
+
+/**
+ * The same load spread over replicas: one wrk per URL, all at once, the
+ * connections (and threads, at least one each) split as evenly as they go.
+ * Counts and rates are summed; p50, p99 and max are the worst of the instances
+ * (wrk reports percentiles, not its histogram, so they cannot be merged exactly).
+ */
+export async function runWrkSplit({ urls, threads, connections, ...rest }) {
+  const n = urls.length;
+  const parts = urls.map((url, i) => {
+    const c = Math.floor(connections / n) + (i < connections % n ? 1 : 0);
+    const t = Math.max(1, Math.min(c, Math.round((threads * c) / connections)));
+    return { url, connections: c, threads: t };
+  });
+  const runs = await Promise.all(parts.map((p) => runWrk({ ...rest, ...p })));
+  const sum = (f) => runs.reduce((a, r) => a + (f(r) ?? 0), 0);
+  const max = (f) => Math.max(...runs.map((r) => f(r) ?? 0));
+  const errors = {};
+  for (const k of ['connect', 'read', 'write', 'status', 'timeout']) errors[k] = sum((r) => r.errors?.[k]);
+  const merged = {
+    mode: runs[0].mode,
+    requests: sum((r) => r.requests),
+    duration_s: max((r) => r.duration_s),
+    rps: sum((r) => r.rps),
+    bytes: sum((r) => r.bytes),
+    errors,
+    p50_us: max((r) => r.p50_us),
+    p99_us: max((r) => r.p99_us),
+    max_us: max((r) => r.max_us),
+    split: parts.map((p, i) => ({ connections: p.connections, threads: p.threads, rps: runs[i].rps, p50_us: runs[i].p50_us, p99_us: runs[i].p99_us })),
+    latencyIs: 'worst of the per-replica wrk instances',
+  };
+  if (runs[0].mode === 'rmw') {
+    merged.updates = sum((r) => r.updates);
+    merged.failed_updates = sum((r) => r.failed_updates);
+    merged.updates_per_s = sum((r) => r.updates_per_s);
+    merged.update_p50_us = max((r) => r.update_p50_us);
+    merged.update_p99_us = max((r) => r.update_p99_us);
+  }
+  return merged;
+}
