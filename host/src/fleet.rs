@@ -359,7 +359,8 @@ impl Fleet {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
                 .await?;
             // "already exists, skipping" on every start is not news.
-            tx.batch_execute("SET LOCAL client_min_messages = warning").await?;
+            tx.batch_execute("SET LOCAL client_min_messages = warning")
+                .await?;
             tx.batch_execute(SCHEMA).await?;
             tx.commit().await?;
             Ok(())
@@ -450,13 +451,7 @@ impl Fleet {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
             .await?;
         store_build(&tx, &source.sha256, bytes).await?;
-        let fresh = SlotRecord {
-            active: source.sha256.clone(),
-            active_source: source.source.display().to_string(),
-            previous: None,
-            previous_source: None,
-            source_sha256: source.sha256.clone(),
-        };
+        let fresh = SlotRecord::fresh(source);
         let current = read_record(&tx, component, true).await?;
         if let Some(record) = &current {
             see_source(&tx, component, &record.source_sha256).await?;

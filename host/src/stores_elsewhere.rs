@@ -20,7 +20,7 @@ pub fn notices(manifest_path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Ve
         && let Ok(app_values) = resolve_application(&manifest.variables, &Environment(env))
     {
         for component in manifest.components.values() {
-            let Ok(allowed) = component.allowed_outbound_hosts.resolve(&app_values) else {
+            let Ok(allowed) = component.allow_list(&app_values) else {
                 continue;
             };
             let servers = allowed.entries_for("postgres");

@@ -31,6 +31,19 @@ pub struct SlotRecord {
     pub source_sha256: String,
 }
 
+impl SlotRecord {
+    /// A record of the manifest's own source and nothing before it.
+    pub fn fresh(source: &Version) -> Self {
+        Self {
+            active: source.sha256.clone(),
+            active_source: source.source.display().to_string(),
+            previous: None,
+            previous_source: None,
+            source_sha256: source.sha256.clone(),
+        }
+    }
+}
+
 pub struct VersionStore {
     dir: PathBuf,
 }
@@ -117,13 +130,7 @@ impl VersionStore {
             {
                 self.save_wasm(&source.sha256, &bytes)?;
             }
-            let fresh = SlotRecord {
-                active: source.sha256.clone(),
-                active_source: source.source.display().to_string(),
-                previous: None,
-                previous_source: None,
-                source_sha256: source.sha256.clone(),
-            };
+            let fresh = SlotRecord::fresh(&source);
             let record = match self.load(&slot.id) {
                 None => fresh,
                 Some(record) if record.source_sha256 == source.sha256 => {

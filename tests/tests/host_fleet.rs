@@ -34,6 +34,16 @@ fn replica(url: &str, id: &str) -> Host {
     replica_of(url, id, None)
 }
 
+const IDS: [&str; 3] = ["r1", "r2", "r3"];
+
+/// Replicas r1, r2 and r3 on `url`, once all three serve `sha` for `api`.
+fn three_replicas(url: &str, sha: &str) -> [Host; 3] {
+    let hosts = IDS.map(|id| replica(url, id));
+    let [r1, r2, r3] = &hosts;
+    wait_for_fleet(&[r1, r2, r3], &IDS, sha);
+    hosts
+}
+
 /// A replica serving `manifest` (default: the repo's spin.toml).
 fn replica_of(url: &str, id: &str, manifest: Option<PathBuf>) -> Host {
     Host::start_with(HostOptions {
@@ -129,6 +139,17 @@ impl Load {
         }
     }
 
+    /// One load loop per replica (r1, r2, r3) in the scope, until `stop`.
+    fn spawn_on<'scope>(
+        &'scope self,
+        s: &'scope std::thread::Scope<'scope, '_>,
+        hosts: [&'scope Host; 3],
+    ) {
+        for (host, name) in hosts.into_iter().zip(IDS) {
+            s.spawn(move || self.run(host, name));
+        }
+    }
+
     fn check(&self, what: &str) {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         assert!(
@@ -150,19 +171,13 @@ fn swaps_and_rollbacks_reach_every_replica_and_rejected_builds_reach_none() {
     let (a, b) = (api_a(), api_b());
     let (sha_a, sha_b) = (sha256_hex(&a), sha256_hex(&b));
     let url = pg.url();
-    let r1 = replica(&url, "r1");
-    let r2 = replica(&url, "r2");
-    let r3 = replica(&url, "r3");
-    let ids = ["r1", "r2", "r3"];
-    wait_for_fleet(&[&r1, &r2, &r3], &ids, &sha_a);
+    let [r1, r2, r3] = three_replicas(&url, &sha_a);
+    let ids = IDS;
 
     // (a) A swap uploaded to r1 reaches all three while load hits all three.
     let load = Load::new();
     std::thread::scope(|s| {
-        for (host, name) in [(&r1, "r1"), (&r2, "r2"), (&r3, "r3")] {
-            let load = &load;
-            s.spawn(move || load.run(host, name));
-        }
+        load.spawn_on(s, [&r1, &r2, &r3]);
         let put = put_version(&r1, "api", &b);
         assert_eq!(put.status, 200, "{}\n{}", put.text(), r1.log());
         assert_eq!(put.json()["sha256"], sha_b.as_str());
@@ -264,18 +279,12 @@ fn a_database_restart_costs_no_request_and_the_next_swap_still_reaches_everyone(
     let (a, b) = (api_a(), api_b());
     let (sha_a, sha_b) = (sha256_hex(&a), sha256_hex(&b));
     let url = pg.url();
-    let r1 = replica(&url, "r1");
-    let r2 = replica(&url, "r2");
-    let r3 = replica(&url, "r3");
-    let ids = ["r1", "r2", "r3"];
-    wait_for_fleet(&[&r1, &r2, &r3], &ids, &sha_a);
+    let [r1, r2, r3] = three_replicas(&url, &sha_a);
+    let ids = IDS;
 
     let load = Load::new();
     std::thread::scope(|s| {
-        for (host, name) in [(&r1, "r1"), (&r2, "r2"), (&r3, "r3")] {
-            let load = &load;
-            s.spawn(move || load.run(host, name));
-        }
+        load.spawn_on(s, [&r1, &r2, &r3]);
         pg.stop();
         // While the database is away the replicas keep serving, and a swap cannot
         // be recorded, so it is refused and nothing changes.

@@ -59,13 +59,7 @@ impl Capability for OutboundHttp {
     }
 
     fn grant(&self, component: &ComponentDecl) -> anyhow::Result<Self::Grant> {
-        let allowed = component
-            .allowed_outbound_hosts
-            .resolve(&self.app_values)
-            .map_err(|e| {
-                anyhow::anyhow!("component.{}.allowed_outbound_hosts: {e}", component.id)
-            })?;
-        Ok(Arc::new(allowed))
+        Ok(Arc::new(component.allow_list(&self.app_values)?))
     }
 
     fn instance(&self, grant: &Self::Grant) -> OutboundHooks {

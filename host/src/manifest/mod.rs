@@ -86,6 +86,19 @@ pub struct ComponentDecl {
     pub environment: BTreeMap<String, String>,
 }
 
+impl ComponentDecl {
+    /// The hosts this component may reach, its templates rendered from the
+    /// application's variables; errors name the field.
+    pub fn allow_list(
+        &self,
+        app_values: &BTreeMap<String, String>,
+    ) -> anyhow::Result<allowed_hosts::AllowList> {
+        self.allowed_outbound_hosts
+            .resolve(app_values)
+            .map_err(|e| anyhow::anyhow!("component.{}.allowed_outbound_hosts: {e}", self.id))
+    }
+}
+
 /// Reads and validates a manifest file; component sources resolve against its directory.
 pub fn load(path: &Path) -> anyhow::Result<Manifest> {
     let text = std::fs::read_to_string(path)
