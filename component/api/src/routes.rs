@@ -180,10 +180,18 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
         return Err(ApiError::too_large(limit));
     }
     let param = param.unwrap_or("");
-    // On PostgreSQL the settings live in the same database as the courses, so
-    // every route that stores anything needs the schema first.
-    let stateless = matches!(route.path, "/health" | "/api/openapi.json");
-    if b.dialect() == Dialect::Postgres && !stateless {
+    // The schema once, before the handler. Course data needs it; on PostgreSQL so
+    // do settings and the feed token, which live in the same database there. The
+    // feed checks its token first (on SQLite that is the key-value store), so
+    // it calls for the schema itself after that.
+    let schema_first = match route.path {
+        "/health" | "/health/ready" | "/api/openapi.json" => false,
+        "/api/settings" | "/api/settings/{key}" | calendar::TOKEN_PATH | calendar::FEED_PATH => {
+            b.dialect() == Dialect::Postgres
+        }
+        _ => true,
+    };
+    if schema_first {
         store::ensure_schema(b)?;
     }
     match (route.path, method) {
@@ -200,26 +208,21 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
         (calendar::TOKEN_PATH, "GET") => feed_token_status(b),
         (calendar::TOKEN_PATH, "POST") => create_feed_token(b, req),
         (calendar::TOKEN_PATH, _) => revoke_feed_token(b),
-        (path, method) => {
-            store::ensure_schema(b)?;
-            match (path, method) {
-                ("/api/courses", "GET") => list_courses(b, req),
-                ("/api/courses", _) => replace_courses(b, req),
-                ("/api/courses/{id}", "GET") => get_course(b, req, param),
-                ("/api/courses/{id}", "PUT") => put_course(b, req, param),
-                ("/api/courses/{id}", "PATCH") => patch_course(b, req, param),
-                ("/api/courses/{id}", _) => delete_course(b, req, param),
-                ("/api/changes", _) => changes(b, req),
-                ("/api/export", _) => export(b),
-                ("/api/export.csv", _) => export_csv(b),
-                ("/api/import", _) => import(b, req),
-                ("/api/store/move-from-sqlite", _) => Ok(Response::json(
-                    200,
-                    &json!({ "moved": crate::store_move::move_from_sqlite(b)? }),
-                )),
-                _ => activity_log(b, req),
-            }
-        }
+        ("/api/courses", "GET") => list_courses(b, req),
+        ("/api/courses", _) => replace_courses(b, req),
+        ("/api/courses/{id}", "GET") => get_course(b, req, param),
+        ("/api/courses/{id}", "PUT") => put_course(b, req, param),
+        ("/api/courses/{id}", "PATCH") => patch_course(b, req, param),
+        ("/api/courses/{id}", _) => delete_course(b, req, param),
+        ("/api/changes", _) => changes(b, req),
+        ("/api/export", _) => export(b),
+        ("/api/export.csv", _) => export_csv(b),
+        ("/api/import", _) => import(b, req),
+        ("/api/store/move-from-sqlite", _) => Ok(Response::json(
+            200,
+            &json!({ "moved": crate::store_move::move_from_sqlite(b)? }),
+        )),
+        _ => activity_log(b, req),
     }
 }
 
@@ -472,7 +475,9 @@ fn activity_log(b: &impl Backend, req: &Request) -> ApiResult<Response> {
 fn calendar_feed(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     // The token first: a request without the right one touches no course data.
     calendar::check(b, req.query_param("token").as_deref())?;
-    store::ensure_schema(b)?;
+    if b.dialect() == Dialect::Sqlite {
+        store::ensure_schema(b)?;
+    }
     let courses = store::live_courses(b)?;
     let body = calendar::render(&courses, calendar::request_origin(req).as_deref());
     // The body is small and rendered anyway: its hash is an exact validator.

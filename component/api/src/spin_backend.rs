@@ -15,9 +15,13 @@ use std::cell::OnceCell;
 /// The variable that switches the store to PostgreSQL.
 const DATABASE_URL: &str = "database_url";
 
-/// Opens its store on first use only: `/health` never opens one, and on SQLite
-/// the settings routes never open the database.
-enum SpinBackend {
+/// Picks and opens its store on first use only: `/health` reads no variable and
+/// opens nothing, and on SQLite the settings routes never open the database.
+struct SpinBackend {
+    store: OnceCell<Store>,
+}
+
+enum Store {
     Sqlite {
         db: OnceCell<sqlite3::Connection>,
         kv: OnceCell<key_value::Store>,
@@ -70,22 +74,29 @@ fn pg_err(e: pg4::PgError, url: &str) -> BackendError {
     }
 }
 
-impl SpinBackend {
-    fn from_variables() -> Self {
-        match variables::get(DATABASE_URL) {
-            Ok(url) if !url.trim().is_empty() => SpinBackend::Postgres {
-                url: url.trim().to_owned(),
-                db: OnceCell::new(),
-            },
-            _ => SpinBackend::Sqlite {
-                db: OnceCell::new(),
-                kv: OnceCell::new(),
-            },
+impl Store {
+    fn sqlite() -> Self {
+        Store::Sqlite {
+            db: OnceCell::new(),
+            kv: OnceCell::new(),
         }
+    }
+}
+
+impl SpinBackend {
+    fn store(&self) -> &Store {
+        self.store
+            .get_or_init(|| match variables::get(DATABASE_URL) {
+                Ok(url) if !url.trim().is_empty() => Store::Postgres {
+                    url: url.trim().to_owned(),
+                    db: OnceCell::new(),
+                },
+                _ => Store::sqlite(),
+            })
     }
 
     fn sqlite(&self) -> Result<&sqlite3::Connection, BackendError> {
-        let SpinBackend::Sqlite { db, .. } = self else {
+        let Store::Sqlite { db, .. } = self.store() else {
             return Err(BackendError::Other("not in SQLite mode".into()));
         };
         if let Some(c) = db.get() {
@@ -96,7 +107,7 @@ impl SpinBackend {
     }
 
     fn kv(&self) -> Result<&key_value::Store, BackendError> {
-        let SpinBackend::Sqlite { kv, .. } = self else {
+        let Store::Sqlite { kv, .. } = self.store() else {
             return Err(BackendError::Other("not in SQLite mode".into()));
         };
         if let Some(s) = kv.get() {
@@ -213,14 +224,14 @@ const KV_KEYS: &str = "SELECT key FROM kv";
 
 impl Backend for SpinBackend {
     fn dialect(&self) -> Dialect {
-        match self {
-            SpinBackend::Sqlite { .. } => Dialect::Sqlite,
-            SpinBackend::Postgres { .. } => Dialect::Postgres,
+        match self.store() {
+            Store::Sqlite { .. } => Dialect::Sqlite,
+            Store::Postgres { .. } => Dialect::Postgres,
         }
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, BackendError> {
-        if let SpinBackend::Postgres { url, db } = self {
+        if let Store::Postgres { url, db } = self.store() {
             return self.pg_query(url, db, sql, params);
         }
         let params: Vec<sqlite3::Value> = params.iter().map(to_spin).collect();
@@ -233,8 +244,8 @@ impl Backend for SpinBackend {
     }
 
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
-        match self {
-            SpinBackend::Postgres { .. } => Ok(self
+        match self.store() {
+            Store::Postgres { .. } => Ok(self
                 .execute(KV_GET, &[key.into()])?
                 .into_iter()
                 .next()
@@ -243,46 +254,45 @@ impl Backend for SpinBackend {
                     Value::Blob(b) => Some(b),
                     _ => None,
                 })),
-            SpinBackend::Sqlite { .. } => self.kv()?.get(key).map_err(kv_err),
+            Store::Sqlite { .. } => self.kv()?.get(key).map_err(kv_err),
         }
     }
 
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<(), BackendError> {
-        match self {
-            SpinBackend::Postgres { .. } => {
+        match self.store() {
+            Store::Postgres { .. } => {
                 self.execute(KV_SET, &[key.into(), Value::Blob(value.to_vec())])?;
                 Ok(())
             }
-            SpinBackend::Sqlite { .. } => self.kv()?.set(key, value).map_err(kv_err),
+            Store::Sqlite { .. } => self.kv()?.set(key, value).map_err(kv_err),
         }
     }
 
     fn kv_delete(&self, key: &str) -> Result<(), BackendError> {
-        match self {
-            SpinBackend::Postgres { .. } => {
+        match self.store() {
+            Store::Postgres { .. } => {
                 self.execute(KV_DELETE, &[key.into()])?;
                 Ok(())
             }
-            SpinBackend::Sqlite { .. } => self.kv()?.delete(key).map_err(kv_err),
+            Store::Sqlite { .. } => self.kv()?.delete(key).map_err(kv_err),
         }
     }
 
     fn kv_keys(&self) -> Result<Vec<String>, BackendError> {
-        match self {
-            SpinBackend::Postgres { .. } => Ok(self
+        match self.store() {
+            Store::Postgres { .. } => Ok(self
                 .execute(KV_KEYS, &[])?
                 .into_iter()
                 .filter_map(|r| r.into_iter().next().and_then(|v| v.to_opt_string()))
                 .collect()),
-            SpinBackend::Sqlite { .. } => self.kv()?.get_keys().map_err(kv_err),
+            Store::Sqlite { .. } => self.kv()?.get_keys().map_err(kv_err),
         }
     }
 
     fn sqlite_source(&self) -> Option<Box<dyn Backend>> {
-        matches!(self, SpinBackend::Postgres { .. }).then(|| {
-            Box::new(SpinBackend::Sqlite {
-                db: OnceCell::new(),
-                kv: OnceCell::new(),
+        matches!(self.store(), Store::Postgres { .. }).then(|| {
+            Box::new(SpinBackend {
+                store: OnceCell::from(Store::sqlite()),
             }) as Box<dyn Backend>
         })
     }
@@ -331,7 +341,9 @@ async fn serve(req: IncomingRequest) -> SpinResponse {
         .collect();
     let limit = routes::body_limit(&request.path);
     request.body = read_capped(req, limit).await;
-    let backend = SpinBackend::from_variables();
+    let backend = SpinBackend {
+        store: OnceCell::new(),
+    };
     let response: Response = crate::handle(&backend, request);
     let mut builder = SpinResponse::builder();
     builder.status(response.status);
