@@ -133,6 +133,12 @@ pub trait Backend {
         Dialect::Sqlite
     }
 
+    /// Whose library statements read and write (see `library`); the single
+    /// library of an instance without accounts is the first owner's.
+    fn owner(&self) -> i64 {
+        crate::library::FIRST_OWNER
+    }
+
     /// Run one SQL statement with positional parameters and return its rows.
     /// Transactions are plain `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK`
     /// statements on the same connection (see `store::Tx`).
@@ -176,6 +182,9 @@ pub trait Backend {
 impl Backend for Box<dyn Backend> {
     fn dialect(&self) -> Dialect {
         (**self).dialect()
+    }
+    fn owner(&self) -> i64 {
+        (**self).owner()
     }
     fn execute(&self, sql: &str, params: &[Value]) -> Result<Rows, BackendError> {
         (**self).execute(sql, params)

@@ -15,6 +15,7 @@ pub mod dates;
 pub mod errors;
 pub mod http;
 pub mod ics;
+pub mod library;
 pub mod model;
 pub mod routes;
 pub mod settings;
