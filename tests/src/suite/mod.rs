@@ -18,6 +18,7 @@ pub mod courses;
 pub mod feed;
 pub mod health;
 pub mod import_export;
+pub mod isolation;
 pub mod openapi;
 pub mod seed;
 pub mod settings;
@@ -338,6 +339,7 @@ macro_rules! api_suite {
             sync::same_field_second_writer_gets_412_and_resolves_with_its_local_edit,
             sync::delete_on_one_device_while_the_other_edits,
             sync::change_feed_replay_equals_the_collection_under_random_writes,
+            isolation::accounts_never_read_change_or_infer_each_others_data,
             openapi::the_document_lists_exactly_the_routes_the_component_answers,
             openapi::the_document_uses_only_the_schema_keywords_the_checker_enforces,
             openapi::the_checker_rejects_what_the_schema_forbids,
