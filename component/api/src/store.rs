@@ -30,7 +30,8 @@ impl Migration {
     }
 }
 
-const PG_META: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)";
+const PG_META: &str =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)";
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
