@@ -695,3 +695,25 @@ pub fn write_row(b: &impl Backend, c: &Course, deleted: bool) -> ApiResult<()> {
     )?;
     Ok(())
 }
+
+/// Remove everything of `b`'s owner: courses and tombstones, its revision, its
+/// activity log, its cached rendering, and its key-value keys (settings, the feed
+/// token). For deleting an account; other owners are untouched. The tables are
+/// listed here, beside the schema, so a new library table is not forgotten.
+pub fn erase_library(b: &impl Backend) -> ApiResult<()> {
+    write_tx(b, |tx| {
+        for table in ["courses", "activity", "collection_cache", "libraries"] {
+            tx.exec(
+                &format!("DELETE FROM {table} WHERE owner = ?"),
+                &[b.owner().into()],
+            )?;
+        }
+        Ok(())
+    })?;
+    // The key-value store has no transactions: a failure part-way leaves keys a
+    // retry removes.
+    for key in b.kv_keys()? {
+        b.kv_delete(&key)?;
+    }
+    Ok(())
+}
