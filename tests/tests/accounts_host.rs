@@ -10,7 +10,9 @@
 use integration::HostOptions;
 use integration::suite::{Api, Resp, Target, error_of, start_with};
 use integration::targets::host::start_api;
-use integration::targets::{HostTarget, PostgresTarget, SpinTarget, spin_variable_env};
+use integration::targets::{
+    HostTarget, PostgresTarget, SpinPostgresTarget, SpinTarget, spin_variable_env,
+};
 use serde_json::{Value as Json, json};
 
 const ACCOUNTS: &[(&str, &str)] = &[("auth", "accounts")];
@@ -1260,6 +1262,7 @@ macro_rules! every_scenario {
 every_scenario!(host: super::HostTarget);
 every_scenario!(postgres: super::PostgresTarget);
 every_scenario!(spin: super::SpinTarget);
+every_scenario!(spin_postgres: super::SpinPostgresTarget);
 
 // ---- what only tracker-host on SQLite shows: stored times moved back ---------
 
