@@ -1,5 +1,5 @@
-//! Removing a person: their library (courses, activity, revisions, cached
-//! renderings, settings) and their sign-in records.
+//! Removing a person: their library (courses, activity, revision counter, cached
+//! rendering, settings) and their sign-in records.
 
 use super::records::Account;
 use crate::backend::{Backend, Dialect, Value};
@@ -7,8 +7,9 @@ use crate::errors::ApiResult;
 use crate::library::Library;
 use crate::store;
 
-/// The library tables that carry an `owner` column (schema 3).
-const LIBRARY_TABLES: &[&str] = &["courses", "activity", "revisions", "collection_cache"];
+/// The library tables that carry an `owner` column (schema 3; `libraries` holds
+/// each owner's revision counter).
+const LIBRARY_TABLES: &[&str] = &["courses", "activity", "libraries", "collection_cache"];
 
 /// Whether `table` has an `owner` column. A database from before schema 3 has
 /// one shared library whose rows cannot be told apart, so none are deleted.
