@@ -1366,3 +1366,95 @@ fn an_expired_invitation_is_dead() {
     let r = api.raw("GET", "/api/admin/invites", &[("cookie", &cookie)], None);
     assert_eq!(r.json()["invites"], json!([]));
 }
+
+#[test]
+fn a_removed_person_leaves_nothing_behind() {
+    let (api, admin) = host_with_admin();
+    let inv = api.raw("POST", "/api/admin/invites", &[("cookie", &admin)], None);
+    let token = inv.json()["token"].as_str().unwrap_or_default().to_owned();
+    let body = creds("bob", MEMBER_PW).to_string();
+    let r = api.raw(
+        "POST",
+        &format!("/api/auth/invites/{token}/accept"),
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let bob = cookie_of(&r);
+    let id = r.json()["account"]["id"].as_i64().unwrap_or_default();
+    let json_headers = [
+        ("cookie", bob.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let writes = [
+        ("PUT", "/api/courses/b1", r#"{"title": "Bob's"}"#),
+        ("POST", "/api/settings/monthly_goal", r#"{"value": 4}"#),
+        ("POST", "/api/auth/tokens", r#"{"name": "x"}"#),
+        ("POST", "/api/calendar/token", ""),
+    ];
+    for (method, path, body) in writes {
+        let r = api.raw(method, path, &json_headers, Some(body.as_bytes()));
+        assert!(r.status < 300, "{method} {path}: {}", r.text());
+    }
+    let r = api.raw(
+        "PUT",
+        "/api/courses/a1",
+        &[("cookie", &admin), ("content-type", "application/json")],
+        Some(br#"{"title": "Admin's"}"#),
+    );
+    assert_eq!(r.status, 201);
+    let r = api.raw(
+        "DELETE",
+        &format!("/api/admin/accounts/{id}?confirm=bob"),
+        &[("cookie", &admin)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let db = database(&api);
+    let count = |sql: &str| -> i64 {
+        db.query_row(sql, [id], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    assert_eq!(count("SELECT count(*) FROM accounts WHERE id = ?1"), 0);
+    assert_eq!(
+        count("SELECT count(*) FROM sessions WHERE account_id = ?1"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM api_tokens WHERE account_id = ?1"),
+        0
+    );
+    let owned: i64 = db
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('courses') WHERE name = 'owner'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    if owned > 0 {
+        // Schema 3 (branch `scope`): every library table is per owner.
+        for table in ["courses", "activity", "libraries", "collection_cache"] {
+            let sql = format!("SELECT count(*) FROM {table} WHERE owner = ?1");
+            assert_eq!(count(&sql), 0, "{table}");
+        }
+        assert_eq!(
+            count("SELECT count(*) FROM courses WHERE owner = 1 AND ?1 > 0"),
+            1,
+            "the admin's course stays"
+        );
+    }
+    let kv = rusqlite::Connection::open(api.client.host.data_dir().join("key-value.db"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let left: i64 = kv
+        .query_row(
+            "SELECT count(*) FROM spin_key_value WHERE key LIKE ?1",
+            [format!("acct/{id}/%")],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        left, 0,
+        "no setting or feed token of the removed person is kept"
+    );
+}
