@@ -970,6 +970,25 @@ pub fn each_person_sees_only_their_own_library(t: &dyn Target) {
             .get("theme")
             .is_none()
     );
+    let r = send(
+        &api,
+        &bob,
+        "POST",
+        "/api/settings/layout",
+        Some(&json!({"value": "grid"})),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    let admin_settings = get(&api, &admin, "/api/settings").text();
+    assert!(
+        !admin_settings.contains("layout") && !admin_settings.contains("acct"),
+        "{admin_settings}"
+    );
+    let export = get(&api, &admin, "/api/export").text();
+    assert!(
+        !export.contains("grid"),
+        "the admin's own export holds only their library"
+    );
     // Courses need the owner columns of schema 3 (branch `scope`).
     assert_eq!(
         get(&api, &bob, "/api/courses/mine").status,
