@@ -989,7 +989,7 @@ pub fn each_person_sees_only_their_own_library(t: &dyn Target) {
         !export.contains("grid"),
         "the admin's own export holds only their library"
     );
-    // Courses need the owner columns of schema 3 (branch `scope`).
+    // Courses, revisions and the change feed are per owner (schema 3).
     assert_eq!(
         get(&api, &bob, "/api/courses/mine").status,
         404,
@@ -1444,25 +1444,16 @@ fn a_removed_person_leaves_nothing_behind() {
         count("SELECT count(*) FROM api_tokens WHERE account_id = ?1"),
         0
     );
-    let owned: i64 = db
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('courses') WHERE name = 'owner'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    if owned > 0 {
-        // Schema 3 (branch `scope`): every library table is per owner.
-        for table in ["courses", "activity", "libraries", "collection_cache"] {
-            let sql = format!("SELECT count(*) FROM {table} WHERE owner = ?1");
-            assert_eq!(count(&sql), 0, "{table}");
-        }
-        assert_eq!(
-            count("SELECT count(*) FROM courses WHERE owner = 1 AND ?1 > 0"),
-            1,
-            "the admin's course stays"
-        );
+    for table in ["courses", "activity", "libraries", "collection_cache"] {
+        let sql = format!("SELECT count(*) FROM {table} WHERE owner = ?1");
+        assert_eq!(count(&sql), 0, "{table}");
     }
+    let kept: i64 = db
+        .query_row("SELECT count(*) FROM courses WHERE owner = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept, 1, "the admin's course stays");
     let kv = rusqlite::Connection::open(api.client.host.data_dir().join("key-value.db"))
         .unwrap_or_else(|e| panic!("{e}"));
     let left: i64 = kv
