@@ -88,7 +88,7 @@ fn a_schema_2_postgres_library_becomes_the_first_owners_with_its_history() {
             "SELECT (SELECT value FROM meta WHERE key = 'schema_version') || ',' || \
              (SELECT value FROM meta WHERE key = 'min_compatible_schema')"
         ),
-        "3,3"
+        format!("{},3", skilltrack_api::store::SCHEMA_VERSION)
     );
     assert_eq!(
         pg.psql_in(

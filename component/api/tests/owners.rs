@@ -480,7 +480,7 @@ fn a_schema_2_library_becomes_the_first_owners_with_its_history() {
         )
         .unwrap(),
     );
-    assert_eq!((version, floor), (3, 3));
+    assert_eq!((version, floor), (skilltrack_api::store::SCHEMA_VERSION, 3));
     let rows: Vec<(i64, String, i64, i64)> = c
         .prepare("SELECT owner, id, rev, deleted FROM courses ORDER BY rev")
         .unwrap()
