@@ -5,6 +5,7 @@
 //! it to Spin's SQLite, key-value and variables; with the `native` feature
 //! [`native::NativeBackend`] runs the same handlers and SQL on rusqlite.
 
+pub mod accounts;
 pub mod activity;
 pub mod auth;
 pub mod backend;

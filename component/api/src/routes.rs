@@ -1,12 +1,13 @@
 //! The table of endpoints and the handlers behind them.
 
+use crate::accounts::{self, Access, Mode, endpoints};
 use crate::activity;
-use crate::auth;
 use crate::backend::{Backend, Dialect};
 use crate::calendar;
 use crate::cors::Cors;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Request, Response, etag_for, etag_matches};
+use crate::library::Library;
 use crate::model;
 use crate::settings;
 use crate::store;
@@ -95,6 +96,75 @@ pub const ROUTES: &[Route] = &[
         path: calendar::TOKEN_PATH,
         methods: &["GET", "POST", "DELETE"],
     },
+    // Accounts (docs/accounts.md).
+    Route {
+        path: "/api/auth/state",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/auth/setup",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/auth/sign-in",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/auth/sign-out",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/auth/sign-out-everywhere",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/auth/password",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/auth/sharing",
+        methods: &["PUT"],
+    },
+    Route {
+        path: "/api/auth/tokens",
+        methods: &["GET", "POST"],
+    },
+    Route {
+        path: "/api/auth/tokens/{id}",
+        methods: &["DELETE"],
+    },
+    Route {
+        path: "/api/auth/invites/{token}",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/auth/invites/{token}/accept",
+        methods: &["POST"],
+    },
+    Route {
+        path: "/api/team",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/admin/accounts",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/admin/accounts/{id}",
+        methods: &["PATCH", "DELETE"],
+    },
+    Route {
+        path: "/api/admin/accounts/{id}/export",
+        methods: &["GET"],
+    },
+    Route {
+        path: "/api/admin/invites",
+        methods: &["GET", "POST"],
+    },
+    Route {
+        path: "/api/admin/invites/{id}",
+        methods: &["DELETE"],
+    },
 ];
 
 /// Find the route for a path and the value of its one parameter, if any.
@@ -159,11 +229,14 @@ pub fn handle(b: &impl Backend, req: &Request) -> Response {
 }
 
 fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
-    let is_api = req.path == "/api" || req.path.starts_with("/api/");
-    // Calendar apps cannot send the API token: the feed checks its own token.
-    if is_api && !calendar::is_feed_request(req) {
-        auth::check(b, req)?;
-    }
+    // Who the request acts for (api_token or a signed-in person) before anything
+    // else, so an unknown route tells a stranger nothing either.
+    let access = accounts::resolve(b, req)?;
+    let resp = serve(b, req, &access)?;
+    Ok(access.finish(req, resp))
+}
+
+fn serve(b: &impl Backend, req: &Request, access: &Access) -> ApiResult<Response> {
     let Some((route, param)) = match_route(&req.path) else {
         return Err(ApiError::not_found(format!("no endpoint at {}", req.path)));
     };
@@ -180,6 +253,22 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
         return Err(ApiError::too_large(limit));
     }
     let param = param.unwrap_or("");
+    if endpoints::owns(route.path) {
+        return endpoints::handle(b, req, access, route.path, method, param);
+    }
+    if access.mode == Mode::Accounts
+        && route.path == "/api/store/move-from-sqlite"
+        && !access.who.as_ref().is_some_and(|w| w.account.is_admin)
+    {
+        return Err(ApiError::new(
+            403,
+            "admin_only",
+            "only an admin may do this",
+        ));
+    }
+    // Everything below reads and writes the library of the person signed in
+    // (owner 1's without accounts).
+    let b = &Library::new(b, access.owner);
     // The schema once, before the handler. Course data needs it; on PostgreSQL so
     // do settings and the feed token, which live in the same database there. The
     // feed checks its token first (on SQLite that is the key-value store), so
@@ -257,7 +346,7 @@ fn is_json_type(media: &str) -> bool {
 }
 
 /// The body as JSON; a missing Content-Type is taken as JSON.
-fn json_body(req: &Request) -> ApiResult<Json> {
+pub(crate) fn json_body(req: &Request) -> ApiResult<Json> {
     if let Some(media) = req.media_type()
         && !is_json_type(&media)
     {

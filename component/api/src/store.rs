@@ -7,7 +7,7 @@ use serde_json::json;
 use std::cell::Cell;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 4;
 
 struct Migration {
     /// The schema version after this step.
@@ -124,6 +124,96 @@ const MIGRATIONS: &[Migration] = &[
             producer TEXT NOT NULL,
             body TEXT NOT NULL
         )"],
+    },
+    Migration {
+        // The account tables (docs/accounts.md). Additive: code of schema 3 never
+        // reads them, so the floor stays at 3 (set by the owner columns of v3).
+        version: 4,
+        floor: 3,
+        sqlite: &[
+            "CREATE TABLE IF NOT EXISTS accounts (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            password TEXT NOT NULL,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            share_progress INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            last_seen_ms INTEGER
+        )",
+            "CREATE TABLE IF NOT EXISTS sessions (
+            token_sha256 TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            created_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL
+        )",
+            "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account_id)",
+            "CREATE TABLE IF NOT EXISTS api_tokens (
+            id TEXT PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            account_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            created_ms INTEGER NOT NULL,
+            last_used_ms INTEGER
+        )",
+            "CREATE INDEX IF NOT EXISTS api_tokens_by_account ON api_tokens (account_id)",
+            "CREATE TABLE IF NOT EXISTS invites (
+            id TEXT PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            created_by INTEGER NOT NULL,
+            created_ms INTEGER NOT NULL,
+            expires_ms INTEGER NOT NULL,
+            used_by INTEGER
+        )",
+            "CREATE TABLE IF NOT EXISTS sign_in_failures (
+            subject TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL,
+            locked_until_ms INTEGER NOT NULL
+        )",
+        ],
+        postgres: &[
+            "CREATE TABLE IF NOT EXISTS accounts (
+            id BIGINT PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            password TEXT NOT NULL,
+            is_admin BIGINT NOT NULL DEFAULT 0,
+            disabled BIGINT NOT NULL DEFAULT 0,
+            share_progress BIGINT NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            last_seen_ms BIGINT
+        )",
+            "CREATE TABLE IF NOT EXISTS sessions (
+            token_sha256 TEXT PRIMARY KEY,
+            account_id BIGINT NOT NULL,
+            created_ms BIGINT NOT NULL,
+            last_seen_ms BIGINT NOT NULL
+        )",
+            "CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account_id)",
+            "CREATE TABLE IF NOT EXISTS api_tokens (
+            id TEXT PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            account_id BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            created_ms BIGINT NOT NULL,
+            last_used_ms BIGINT
+        )",
+            "CREATE INDEX IF NOT EXISTS api_tokens_by_account ON api_tokens (account_id)",
+            "CREATE TABLE IF NOT EXISTS invites (
+            id TEXT PRIMARY KEY,
+            token_sha256 TEXT NOT NULL UNIQUE,
+            created_by BIGINT NOT NULL,
+            created_ms BIGINT NOT NULL,
+            expires_ms BIGINT NOT NULL,
+            used_by BIGINT
+        )",
+            "CREATE TABLE IF NOT EXISTS sign_in_failures (
+            subject TEXT PRIMARY KEY,
+            failures BIGINT NOT NULL,
+            last_ms BIGINT NOT NULL,
+            locked_until_ms BIGINT NOT NULL
+        )",
+        ],
     },
 ];
 

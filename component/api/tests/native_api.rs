@@ -68,7 +68,8 @@ fn fresh_database_is_migrated_with_a_compatibility_floor() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!((version, floor), (skilltrack_api::store::SCHEMA_VERSION, 1));
+    // The owner columns of schema 3 set the floor: older code cannot use it.
+    assert_eq!((version, floor), (skilltrack_api::store::SCHEMA_VERSION, 3));
 }
 
 #[test]
@@ -96,7 +97,10 @@ fn schema_floor_above_this_code_answers_503_and_touches_nothing() {
         let b = NativeBackend::open_dir(&dir).unwrap();
         send(&b, "PUT", "/api/courses/a", json!({"title": "A"}));
         b.connection()
-            .execute_batch("UPDATE meta SET value = 3 WHERE key = 'min_compatible_schema'; PRAGMA user_version = 3;")
+            .execute_batch(&format!(
+                "UPDATE meta SET value = {v} WHERE key = 'min_compatible_schema'; PRAGMA user_version = {v};",
+                v = skilltrack_api::store::SCHEMA_VERSION + 1
+            ))
             .unwrap();
     }
     let b = NativeBackend::open_dir(&dir).unwrap();
@@ -111,7 +115,10 @@ fn schema_floor_above_this_code_answers_503_and_touches_nothing() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!((count, version), (1, 3));
+    assert_eq!(
+        (count, version),
+        (1, skilltrack_api::store::SCHEMA_VERSION + 1)
+    );
     assert_eq!(get(&b, "/health").status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }
