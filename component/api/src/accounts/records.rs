@@ -8,6 +8,9 @@ use serde_json::{Value as Json, json};
 
 pub const MAX_USERNAME: usize = 32;
 
+/// Key in `meta` of the highest account id ever handed out.
+const LAST_ID_KEY: &str = "last_account_id";
+
 /// A username as stored (lower-case), or 400 `invalid_username`: 1..32 of
 /// `a-z 0-9 . _ -`, upper case accepted and folded. Anything outside ASCII is
 /// refused rather than folded, so two different-looking names never collide.
@@ -122,12 +125,23 @@ pub fn insert(
             ApiError::new(409, "username_taken", "that username is taken").with_field("username"),
         );
     }
-    let rows = tx.exec("SELECT coalesce(max(id), 0) + 1 FROM accounts", &[])?;
-    let id = rows
-        .first()
-        .and_then(|r| r.first())
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
+    // The high-water mark in `meta` keeps a removed person's id from being
+    // handed to someone new: nothing keyed by it can ever reach a stranger.
+    let rows = tx.exec(
+        "SELECT coalesce(max(id), 0), (SELECT value FROM meta WHERE key = ?) FROM accounts",
+        &[LAST_ID_KEY.into()],
+    )?;
+    let row = rows.first();
+    let at = |i: usize| {
+        row.and_then(|r| r.get(i))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    let id = at(0).max(at(1)) + 1;
+    tx.exec(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        &[LAST_ID_KEY.into(), id.into()],
+    )?;
     let now = tx.backend().now_millis();
     let created_at = dates::timestamp(now);
     tx.exec(
