@@ -16,9 +16,14 @@ fn insert<B: Backend>(
     kind: &str,
     detail: Json,
 ) -> ApiResult<()> {
+    let owner = tx.backend().owner();
+    // Writers are serialised (see store::begin), so the next number is free.
     tx.exec(
-        "INSERT INTO activity (at, rev, course_id, title, kind, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO activity (owner, seq, at, rev, course_id, title, kind, detail) VALUES \
+         (?, (SELECT coalesce(max(seq), 0) + 1 FROM activity WHERE owner = ?), ?, ?, ?, ?, ?, ?)",
         &[
+            owner.into(),
+            owner.into(),
             at.into(),
             c.rev.into(),
             c.id.as_str().into(),
@@ -97,19 +102,24 @@ pub fn record_delete<B: Backend>(tx: &Tx<'_, B>, tombstone: &Course, at: &str) -
     insert(tx, at, tombstone, "deleted", json!({}))
 }
 
+/// Keep the owner's newest entries; other owners' logs are theirs to prune.
 pub fn prune<B: Backend>(tx: &Tx<'_, B>) -> ApiResult<()> {
+    let owner = tx.backend().owner();
     tx.exec(
-        "DELETE FROM activity WHERE id <= (SELECT max(id) FROM activity) - ?",
-        &[KEEP.into()],
+        "DELETE FROM activity WHERE owner = ? \
+         AND seq <= (SELECT max(seq) FROM activity WHERE owner = ?) - ?",
+        &[owner.into(), owner.into(), KEEP.into()],
     )?;
     Ok(())
 }
 
-/// The newest `limit` entries, newest first.
+/// The owner's newest `limit` entries, newest first. An entry's `id` is its
+/// number in the owner's log, so it tells nothing about other libraries.
 pub fn list(b: &impl Backend, limit: i64) -> ApiResult<Vec<Json>> {
     let rows = b.execute(
-        "SELECT id, at, rev, course_id, title, kind, detail FROM activity ORDER BY id DESC LIMIT ?",
-        &[limit.into()],
+        "SELECT seq, at, rev, course_id, title, kind, detail FROM activity \
+         WHERE owner = ? ORDER BY seq DESC LIMIT ?",
+        &[b.owner().into(), limit.into()],
     )?;
     Ok(rows
         .iter()

@@ -7,6 +7,11 @@
 //! (behind the normal API auth) makes a new feed token, which replaces any earlier
 //! one, and `DELETE` revokes it. Only a SHA-256 of the token is stored, in the
 //! key-value store, so a copy of the data does not hold a working link.
+//!
+//! A feed request carries no sign-in, so the token itself says whose feed it is:
+//! `<owner>.<random hex>`. Tokens made before accounts have no owner part and are
+//! the first owner's. The owner part only picks the library whose stored digest
+//! is compared; the digest covers the whole token.
 
 use crate::auth;
 use crate::backend::Backend;
@@ -14,6 +19,7 @@ use crate::dates::{self, Date};
 use crate::errors::{ApiError, ApiResult};
 use crate::http::Request;
 use crate::ics::Writer;
+use crate::library::FIRST_OWNER;
 use crate::model::{Course, Status};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
@@ -96,7 +102,7 @@ pub fn create(b: &impl Backend) -> ApiResult<NewToken> {
             "the host gave too few random bytes for a feed token",
         ));
     }
-    let token = hex(&random);
+    let token = format!("{}.{}", b.owner(), hex(&random));
     let created_at = dates::timestamp(b.now_millis());
     let record = StoredToken {
         sha256: digest(&token),
@@ -120,11 +126,32 @@ pub fn revoke(b: &impl Backend) -> ApiResult<bool> {
     Ok(true)
 }
 
-/// Ok when `presented` is the current feed token. No token made, none presented,
+fn closed() -> ApiError {
+    ApiError::not_found("no calendar feed at this address")
+}
+
+/// Whose feed a presented token opens, before it is checked. A token without an
+/// owner part is the first owner's; an owner part that is not an account id is
+/// the same 404 as a wrong token.
+pub fn feed_owner(presented: Option<&str>) -> ApiResult<i64> {
+    let Some((owner, _)) = presented.and_then(|p| p.split_once('.')) else {
+        return Ok(FIRST_OWNER);
+    };
+    // Digits only: `parse` alone would also take a sign.
+    if owner.is_empty() || owner.len() > 18 || !owner.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(closed());
+    }
+    owner
+        .parse::<i64>()
+        .ok()
+        .filter(|o| *o >= FIRST_OWNER)
+        .ok_or_else(closed)
+}
+
+/// Ok when `presented` is the current feed token of `b`'s owner. No token made, none presented,
 /// a wrong or a revoked one all get the same 404, so the answer tells nothing
 /// about which, nor that a feed exists. Digests are compared in constant time.
 pub fn check(b: &impl Backend, presented: Option<&str>) -> ApiResult<()> {
-    let closed = || ApiError::not_found("no calendar feed at this address");
     let presented = presented.filter(|p| !p.is_empty()).ok_or_else(closed)?;
     let stored = stored(b)?.ok_or_else(closed)?;
     if auth::same(digest(presented).as_bytes(), stored.sha256.as_bytes()) {
@@ -382,6 +409,27 @@ mod tests {
         assert_eq!(with(&[]), None);
         assert_eq!(with(&[("host", "evil\"/><x")]), None);
         assert_eq!(with(&[("spin-full-url", "javascript://x/")]), None);
+    }
+
+    #[test]
+    fn a_feed_token_names_its_owner_and_an_old_one_is_the_first_owners() {
+        assert_eq!(feed_owner(Some("ab12")).ok(), Some(FIRST_OWNER));
+        assert_eq!(feed_owner(None).ok(), Some(FIRST_OWNER));
+        assert_eq!(feed_owner(Some("")).ok(), Some(FIRST_OWNER));
+        assert_eq!(feed_owner(Some("7.ab12")).ok(), Some(7));
+        assert_eq!(feed_owner(Some("1.ab.12")).ok(), Some(1));
+        for bad in [
+            ".ab12",
+            "0.ab12",
+            "-2.ab12",
+            "+2.ab12",
+            "x.ab12",
+            " 2.ab12",
+            "99999999999999999999.ab12",
+        ] {
+            let e = feed_owner(Some(bad)).expect_err(bad);
+            assert_eq!((e.status, e.code), (404, "not_found"), "{bad}");
+        }
     }
 
     #[test]

@@ -126,6 +126,104 @@ const MIGRATIONS: &[Migration] = &[
         )"],
     },
     Migration {
+        // Every library row gets its owner, and revisions are counted per owner in
+        // `libraries`. Schema-2 code would write ownerless rows and bump the old
+        // global counter, so the floor rises. What existed becomes owner 1's.
+        // The column lists are written out: a migration is frozen text, it must not
+        // follow later changes to COURSE_COLUMNS.
+        version: 3,
+        floor: 3,
+        sqlite: &[
+            "CREATE TABLE libraries (owner INTEGER PRIMARY KEY NOT NULL, rev INTEGER NOT NULL)",
+            "INSERT INTO libraries (owner, rev) SELECT 1, value FROM meta WHERE key = 'rev'",
+            // SQLite cannot change a primary key in place: rebuild the table.
+            "CREATE TABLE courses_v3 (
+            owner INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            category TEXT NOT NULL DEFAULT '',
+            date TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            completion_ratio INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'Pending',
+            is_favorite INTEGER NOT NULL DEFAULT 0,
+            total_lessons INTEGER NOT NULL DEFAULT 0,
+            completed_lessons INTEGER NOT NULL DEFAULT 0,
+            deadline TEXT,
+            sort_order INTEGER NOT NULL DEFAULT 0,
+            pinned_to_dashboard INTEGER NOT NULL DEFAULT 0,
+            is_archived INTEGER NOT NULL DEFAULT 0,
+            rev INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            completed_at TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (owner, id)
+        )",
+            "INSERT INTO courses_v3 (owner, id, title, category, date, notes, completion_ratio,
+            status, is_favorite, total_lessons, completed_lessons, deadline, sort_order,
+            pinned_to_dashboard, is_archived, rev, created_at, updated_at, completed_at, deleted)
+         SELECT 1, id, title, category, date, notes, completion_ratio,
+            status, is_favorite, total_lessons, completed_lessons, deadline, sort_order,
+            pinned_to_dashboard, is_archived, rev, created_at, updated_at, completed_at, deleted
+         FROM courses",
+            "DROP TABLE courses",
+            "ALTER TABLE courses_v3 RENAME TO courses",
+            "CREATE UNIQUE INDEX courses_by_rev ON courses (owner, rev)",
+            // Entries are numbered per owner (`seq`), so what a client sees says
+            // nothing about other libraries; the old global ids become owner 1's.
+            "CREATE TABLE activity_v3 (
+            owner INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            rev INTEGER NOT NULL,
+            course_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (owner, seq)
+        )",
+            "INSERT INTO activity_v3 (owner, seq, at, rev, course_id, title, kind, detail)
+         SELECT 1, id, at, rev, course_id, title, kind, detail FROM activity",
+            "DROP TABLE activity",
+            "ALTER TABLE activity_v3 RENAME TO activity",
+            // A cache: nothing to keep.
+            "DROP TABLE collection_cache",
+            "CREATE TABLE collection_cache (
+            owner INTEGER PRIMARY KEY NOT NULL,
+            rev INTEGER NOT NULL,
+            producer TEXT NOT NULL,
+            body TEXT NOT NULL
+        )",
+        ],
+        postgres: &[
+            "CREATE TABLE libraries (owner BIGINT PRIMARY KEY, rev BIGINT NOT NULL)",
+            "INSERT INTO libraries (owner, rev) SELECT 1, value FROM meta WHERE key = 'rev'",
+            // The default fills existing rows only; new rows must name their owner.
+            "ALTER TABLE courses ADD COLUMN owner BIGINT NOT NULL DEFAULT 1",
+            "ALTER TABLE courses ALTER COLUMN owner DROP DEFAULT",
+            "ALTER TABLE courses DROP CONSTRAINT courses_pkey",
+            "ALTER TABLE courses ADD PRIMARY KEY (owner, id)",
+            "DROP INDEX courses_by_rev",
+            "CREATE UNIQUE INDEX courses_by_rev ON courses (owner, rev)",
+            "ALTER TABLE activity ADD COLUMN owner BIGINT NOT NULL DEFAULT 1",
+            "ALTER TABLE activity ALTER COLUMN owner DROP DEFAULT",
+            "ALTER TABLE activity ADD COLUMN seq BIGINT",
+            "UPDATE activity SET seq = id",
+            "ALTER TABLE activity ALTER COLUMN seq SET NOT NULL",
+            // Drops the primary key and the identity sequence with it.
+            "ALTER TABLE activity DROP COLUMN id",
+            "ALTER TABLE activity ADD PRIMARY KEY (owner, seq)",
+            "DROP TABLE collection_cache",
+            "CREATE TABLE collection_cache (
+            owner BIGINT PRIMARY KEY,
+            rev BIGINT NOT NULL,
+            producer TEXT NOT NULL,
+            body TEXT NOT NULL
+        )",
+        ],
+    },
+    Migration {
         // The account tables (docs/accounts.md). Additive: code of schema 3 never
         // reads them, so the floor stays at 3 (set by the owner columns of v3).
         version: 4,
@@ -222,7 +320,7 @@ const PRODUCER: &str = concat!(
     env!("CARGO_PKG_NAME"),
     "@",
     env!("CARGO_PKG_VERSION"),
-    "+schema2"
+    "+schema3"
 );
 
 /// Key of the compatibility floor in `meta`.
@@ -376,7 +474,7 @@ impl<'a, B: Backend> Tx<'a, B> {
         Ok(self.backend.execute(sql, params)?)
     }
 
-    /// The database-wide revision as of now in this transaction.
+    /// The owner's revision as of now in this transaction.
     pub fn current_rev(&self) -> ApiResult<i64> {
         if let Some(r) = self.rev.get() {
             return Ok(r);
@@ -386,7 +484,7 @@ impl<'a, B: Backend> Tx<'a, B> {
         Ok(r)
     }
 
-    /// Bump the database-wide revision counter.
+    /// Bump the owner's revision counter.
     pub fn next_rev(&self) -> ApiResult<i64> {
         let r = self.current_rev()? + 1;
         self.rev.set(Some(r));
@@ -394,18 +492,14 @@ impl<'a, B: Backend> Tx<'a, B> {
         Ok(r)
     }
 
-    /// Move the revision counter up to `rev` (a store taking over another's history).
-    pub fn advance_rev_to(&self, rev: i64) -> ApiResult<()> {
-        if rev > self.current_rev()? {
-            self.rev.set(Some(rev));
-            self.rev_dirty.set(true);
-        }
-        Ok(())
-    }
-
     fn flush(&self) -> ApiResult<()> {
         if let (true, Some(r)) = (self.rev_dirty.get(), self.rev.get()) {
-            self.exec("UPDATE meta SET value = ? WHERE key = 'rev'", &[r.into()])?;
+            // An owner's first write makes its row.
+            self.exec(
+                "INSERT INTO libraries (owner, rev) VALUES (?, ?) \
+                 ON CONFLICT (owner) DO UPDATE SET rev = excluded.rev",
+                &[self.backend.owner().into(), r.into()],
+            )?;
         }
         Ok(())
     }
@@ -437,7 +531,7 @@ enum Begin {
     Migrate,
 }
 
-fn begin<B: Backend>(b: &B, how: Begin, tx: &Tx<'_, B>) -> ApiResult<()> {
+fn begin(b: &impl Backend, how: Begin) -> ApiResult<()> {
     match (b.dialect(), how) {
         (Dialect::Sqlite, Begin::Read) => run_with_retry(b, "BEGIN")?,
         (Dialect::Sqlite, Begin::Write | Begin::Migrate) => run_with_retry(b, "BEGIN IMMEDIATE")?,
@@ -446,13 +540,15 @@ fn begin<B: Backend>(b: &B, how: Begin, tx: &Tx<'_, B>) -> ApiResult<()> {
         }
         (Dialect::Postgres, Begin::Write) => {
             b.execute("BEGIN", &[])?;
-            // The counter's row lock is the writers' lock: whoever holds it reads
-            // the latest committed revision and commits before the next one can.
-            let rows = b.execute("SELECT value FROM meta WHERE key = 'rev' FOR UPDATE", &[]);
-            let rev = rows.inspect_err(|_| {
+            // The `meta` 'rev' row lock is the writers' lock, for every owner:
+            // whoever holds it reads the latest committed revision of its owner
+            // (each statement after the lock sees every commit before it) and
+            // commits before the next writer can read. One lock for all owners
+            // keeps this as simple as it was with one counter; writes are short.
+            let locked = b.execute("SELECT value FROM meta WHERE key = 'rev' FOR UPDATE", &[]);
+            locked.inspect_err(|_| {
                 let _ = b.execute("ROLLBACK", &[]);
             })?;
-            tx.rev.set(Some(scalar(&rev).unwrap_or(0)));
         }
         (Dialect::Postgres, Begin::Migrate) => {
             b.execute("BEGIN", &[])?;
@@ -478,7 +574,7 @@ fn run_tx<B: Backend, T>(
         rev: Cell::new(None),
         rev_dirty: Cell::new(false),
     };
-    begin(b, how, &tx)?;
+    begin(b, how)?;
     let outcome = f(&tx).and_then(|v| {
         tx.flush()?;
         run_with_retry(b, "COMMIT")?;
@@ -503,8 +599,13 @@ pub fn read_tx<B: Backend, T>(b: &B, f: impl FnOnce(&Tx<'_, B>) -> ApiResult<T>)
     run_tx(b, Begin::Read, f)
 }
 
+/// The owner's revision; an owner that never wrote is at 0.
 pub fn current_rev(b: &impl Backend) -> ApiResult<i64> {
-    Ok(scalar(&b.execute("SELECT value FROM meta WHERE key = 'rev'", &[])?).unwrap_or(0))
+    Ok(scalar(&b.execute(
+        "SELECT rev FROM libraries WHERE owner = ?",
+        &[b.owner().into()],
+    )?)
+    .unwrap_or(0))
 }
 
 pub const COURSE_COLUMNS: &str = "id, title, category, date, notes, completion_ratio, status, \
@@ -559,8 +660,8 @@ pub fn row_to_course(row: &[Value]) -> StoredCourse {
 
 pub fn get_course(b: &impl Backend, id: &str) -> ApiResult<Option<StoredCourse>> {
     let rows = b.execute(
-        &format!("SELECT {COURSE_COLUMNS} FROM courses WHERE id = ?"),
-        &[id.into()],
+        &format!("SELECT {COURSE_COLUMNS} FROM courses WHERE owner = ? AND id = ?"),
+        &[b.owner().into(), id.into()],
     )?;
     Ok(rows.first().map(|r| row_to_course(r)))
 }
@@ -568,8 +669,11 @@ pub fn get_course(b: &impl Backend, id: &str) -> ApiResult<Option<StoredCourse>>
 /// All live courses in display order.
 pub fn live_courses(b: &impl Backend) -> ApiResult<Vec<Course>> {
     let rows = b.execute(
-        &format!("SELECT {COURSE_COLUMNS} FROM courses WHERE deleted = 0 ORDER BY sort_order, id"),
-        &[],
+        &format!(
+            "SELECT {COURSE_COLUMNS} FROM courses WHERE owner = ? AND deleted = 0 \
+             ORDER BY sort_order, id"
+        ),
+        &[b.owner().into()],
     )?;
     Ok(rows.iter().map(|r| row_to_course(r).course).collect())
 }
@@ -582,8 +686,8 @@ pub fn collection_json(b: &impl Backend) -> ApiResult<(i64, Vec<u8>)> {
     let (rev, cached, body) = read_tx(b, |tx| {
         let rev = tx.current_rev()?;
         let rows = tx.exec(
-            "SELECT body FROM collection_cache WHERE id = 1 AND rev = ? AND producer = ?",
-            &[rev.into(), PRODUCER.into()],
+            "SELECT body FROM collection_cache WHERE owner = ? AND rev = ? AND producer = ?",
+            &[b.owner().into(), rev.into(), PRODUCER.into()],
         )?;
         if let Some(Value::Text(body)) = rows.into_iter().next().and_then(|r| r.into_iter().next())
         {
@@ -602,10 +706,10 @@ pub fn collection_json(b: &impl Backend) -> ApiResult<(i64, Vec<u8>)> {
         // Best effort: a busy database only means no reuse this time, and a
         // newer writer's rendering must not be replaced by an older one.
         let _ = b.execute(
-            "INSERT INTO collection_cache (id, rev, producer, body) VALUES (1, ?, ?, ?)
-                 ON CONFLICT(id) DO UPDATE SET rev = excluded.rev, producer = excluded.producer,
+            "INSERT INTO collection_cache (owner, rev, producer, body) VALUES (?, ?, ?, ?)
+                 ON CONFLICT(owner) DO UPDATE SET rev = excluded.rev, producer = excluded.producer,
                  body = excluded.body WHERE excluded.rev >= collection_cache.rev",
-            &[rev.into(), PRODUCER.into(), text.into()],
+            &[b.owner().into(), rev.into(), PRODUCER.into(), text.into()],
         );
     }
     Ok((rev, body))
@@ -613,14 +717,17 @@ pub fn collection_json(b: &impl Backend) -> ApiResult<(i64, Vec<u8>)> {
 
 /// Every row, tombstones included, keyed for merging.
 pub fn all_rows(b: &impl Backend) -> ApiResult<Vec<StoredCourse>> {
-    let rows = b.execute(&format!("SELECT {COURSE_COLUMNS} FROM courses"), &[])?;
+    let rows = b.execute(
+        &format!("SELECT {COURSE_COLUMNS} FROM courses WHERE owner = ?"),
+        &[b.owner().into()],
+    )?;
     Ok(rows.iter().map(|r| row_to_course(r)).collect())
 }
 
 pub fn max_sort_order(b: &impl Backend) -> ApiResult<Option<i64>> {
     Ok(scalar(&b.execute(
-        "SELECT max(sort_order) FROM courses WHERE deleted = 0",
-        &[],
+        "SELECT max(sort_order) FROM courses WHERE owner = ? AND deleted = 0",
+        &[b.owner().into()],
     )?))
 }
 
@@ -632,8 +739,9 @@ fn opt(s: &Option<String>) -> Value {
 pub fn write_row(b: &impl Backend, c: &Course, deleted: bool) -> ApiResult<()> {
     b.execute(
         &format!(
-            "INSERT INTO courses ({COURSE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) \
-             ON CONFLICT(id) DO UPDATE SET title = excluded.title, category = excluded.category, \
+            "INSERT INTO courses (owner, {COURSE_COLUMNS}) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) \
+             ON CONFLICT(owner, id) DO UPDATE SET title = excluded.title, category = excluded.category, \
              date = excluded.date, notes = excluded.notes, completion_ratio = excluded.completion_ratio, \
              status = excluded.status, is_favorite = excluded.is_favorite, \
              total_lessons = excluded.total_lessons, completed_lessons = excluded.completed_lessons, \
@@ -643,6 +751,7 @@ pub fn write_row(b: &impl Backend, c: &Course, deleted: bool) -> ApiResult<()> {
              completed_at = excluded.completed_at, deleted = excluded.deleted"
         ),
         &[
+            b.owner().into(),
             c.id.as_str().into(),
             c.title.as_str().into(),
             c.category.as_str().into(),

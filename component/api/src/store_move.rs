@@ -1,12 +1,18 @@
-//! Moving a single-node instance to PostgreSQL: every course (tombstones included)
-//! with its revision, the activity log with its ids, and every key of the
-//! key-value store (settings, the calendar feed token), copied from SQLite into an
-//! empty PostgreSQL database in one transaction. Clients keep syncing from the
-//! revision they had: the history is the same, only its home changed.
+//! Moving a single-node instance to PostgreSQL: every owner's courses (tombstones
+//! included) with their revisions, the activity logs with their numbers, and every
+//! key of the key-value store (settings, calendar feed tokens, of every owner),
+//! copied from SQLite into an empty PostgreSQL database in one transaction.
+//! Clients keep syncing from the revision they had: the history is the same, only
+//! its home changed.
+//!
+//! The move is about the whole store, not one library: it reads and writes every
+//! owner's rows by name and the key-value keys as stored (owner prefixes and all),
+//! whichever owner the request came from.
 
 use crate::backend::{Backend, Dialect, Value};
 use crate::errors::{ApiError, ApiResult};
-use crate::store;
+use crate::library::{FIRST_OWNER, Library};
+use crate::store::{self, StoredCourse};
 use serde::Serialize;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -15,16 +21,22 @@ pub struct MoveReport {
     pub courses: usize,
     pub tombstones: usize,
     pub activity: usize,
-    /// Keys of the key-value store: settings and the calendar feed token.
+    /// Keys of the key-value store: settings and calendar feed tokens.
     pub keys: usize,
-    /// The revision the change feed continues from.
+    /// The revision the first owner's change feed continues from.
     pub rev: i64,
+    /// Owners whose library came along (each with its own revision).
+    pub libraries: usize,
 }
 
-const ACTIVITY_COLUMNS: &str = "id, at, rev, course_id, title, kind, detail";
+const ACTIVITY_COLUMNS: &str = "owner, seq, at, rev, course_id, title, kind, detail";
 
 fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(409, code, message)
+}
+
+fn int(v: Option<&Value>) -> i64 {
+    v.and_then(Value::as_i64).unwrap_or(0)
 }
 
 /// Copy the SQLite stores beside `b` into `b`'s PostgreSQL database.
@@ -43,15 +55,29 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
         )
     })?;
     store::ensure_schema(&source)?;
-    let (rev, rows, activity) = store::read_tx(&source, |tx| {
-        Ok((
-            tx.current_rev()?,
-            store::all_rows(&source)?,
-            tx.exec(
-                &format!("SELECT {ACTIVITY_COLUMNS} FROM activity ORDER BY id"),
+    let (libraries, rows, activity) = store::read_tx(&source, |tx| {
+        let libraries: Vec<(i64, i64)> = tx
+            .exec("SELECT owner, rev FROM libraries ORDER BY owner", &[])?
+            .iter()
+            .map(|r| (int(r.first()), int(r.get(1))))
+            .collect();
+        let rows: Vec<(i64, StoredCourse)> = tx
+            .exec(
+                &format!(
+                    "SELECT owner, {} FROM courses ORDER BY owner, rev",
+                    store::COURSE_COLUMNS
+                ),
                 &[],
-            )?,
-        ))
+            )?
+            .iter()
+            .filter_map(|r| r.split_first())
+            .map(|(owner, course)| (int(Some(owner)), store::row_to_course(course)))
+            .collect();
+        let activity = tx.exec(
+            &format!("SELECT {ACTIVITY_COLUMNS} FROM activity ORDER BY owner, seq"),
+            &[],
+        )?;
+        Ok((libraries, rows, activity))
     })?;
     let mut keys = source.kv_keys()?;
     keys.sort();
@@ -63,16 +89,14 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
     }
 
     store::write_tx(b, |tx| {
-        let count = |table: &str| -> ApiResult<i64> {
-            let rows = tx.exec(&format!("SELECT count(*) FROM {table}"), &[])?;
-            Ok(rows
-                .first()
-                .and_then(|r| r.first())
-                .and_then(Value::as_i64)
-                .unwrap_or(0))
+        let count = |sql: &str| -> ApiResult<i64> {
+            let rows = tx.exec(sql, &[])?;
+            Ok(int(rows.first().and_then(|r| r.first())))
         };
-        let held = count("courses")? + count("activity")? + count("kv")?;
-        if held > 0 || tx.current_rev()? > 0 {
+        let held = count("SELECT count(*) FROM courses")?
+            + count("SELECT count(*) FROM activity")?
+            + count("SELECT count(*) FROM kv")?;
+        if held > 0 || count("SELECT coalesce(max(rev), 0) FROM libraries")? > 0 {
             return Err(conflict(
                 "target_not_empty",
                 "the PostgreSQL database already holds a library; the move only fills an \
@@ -80,11 +104,15 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
             ));
         }
         let mut report = MoveReport {
-            rev,
+            rev: libraries
+                .iter()
+                .find(|(owner, _)| *owner == FIRST_OWNER)
+                .map_or(0, |(_, rev)| *rev),
+            libraries: libraries.len(),
             ..MoveReport::default()
         };
-        for row in &rows {
-            store::write_row(b, &row.course, row.deleted)?;
+        for (owner, row) in &rows {
+            store::write_row(&Library::new(b, *owner), &row.course, row.deleted)?;
             if row.deleted {
                 report.tombstones += 1;
             } else {
@@ -93,22 +121,29 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
         }
         for entry in &activity {
             tx.exec(
-                &format!("INSERT INTO activity ({ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                &format!(
+                    "INSERT INTO activity ({ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
                 entry,
             )?;
         }
         report.activity = activity.len();
-        // Ids were given explicitly: new entries continue after the last one.
-        tx.exec(
-            "SELECT setval(pg_get_serial_sequence('activity', 'id'), \
-             (SELECT coalesce(max(id), 0) + 1 FROM activity), false)",
-            &[],
-        )?;
+        // Keys as stored, not through `b`: a library view would prefix them again.
         for (key, value) in &entries {
-            b.kv_set(key, value)?;
+            tx.exec(
+                "INSERT INTO kv (key, value) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[key.as_str().into(), Value::Blob(value.clone())],
+            )?;
         }
         report.keys = entries.len();
-        tx.advance_rev_to(rev)?;
+        for (owner, rev) in &libraries {
+            tx.exec(
+                "INSERT INTO libraries (owner, rev) VALUES (?, ?) \
+                 ON CONFLICT (owner) DO UPDATE SET rev = excluded.rev",
+                &[(*owner).into(), (*rev).into()],
+            )?;
+        }
         Ok(report)
     })
 }

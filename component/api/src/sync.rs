@@ -344,10 +344,10 @@ pub fn changes(b: &impl Backend, since: i64, limit: i64) -> ApiResult<Changes> {
         }
         let rows = b.execute(
             &format!(
-                "SELECT {} FROM courses WHERE rev > ? ORDER BY rev LIMIT ?",
+                "SELECT {} FROM courses WHERE owner = ? AND rev > ? ORDER BY rev LIMIT ?",
                 store::COURSE_COLUMNS
             ),
-            &[since.into(), (limit + 1).into()],
+            &[b.owner().into(), since.into(), (limit + 1).into()],
         )?;
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
         let mut courses = Vec::new();

@@ -68,7 +68,7 @@ fn fresh_database_is_migrated_with_a_compatibility_floor() {
             |r| r.get(0),
         )
         .unwrap();
-    // The owner columns of schema 3 set the floor: older code cannot use it.
+    // Schema 3 gave every row an owner: older code cannot write it.
     assert_eq!((version, floor), (skilltrack_api::store::SCHEMA_VERSION, 3));
 }
 
@@ -91,6 +91,7 @@ fn newer_additive_schema_keeps_working() {
 
 #[test]
 fn schema_floor_above_this_code_answers_503_and_touches_nothing() {
+    const NEXT: i64 = skilltrack_api::store::SCHEMA_VERSION + 1;
     let dir = std::env::temp_dir().join(format!("skilltrack-floor-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     {
@@ -98,8 +99,7 @@ fn schema_floor_above_this_code_answers_503_and_touches_nothing() {
         send(&b, "PUT", "/api/courses/a", json!({"title": "A"}));
         b.connection()
             .execute_batch(&format!(
-                "UPDATE meta SET value = {v} WHERE key = 'min_compatible_schema'; PRAGMA user_version = {v};",
-                v = skilltrack_api::store::SCHEMA_VERSION + 1
+                "UPDATE meta SET value = {NEXT} WHERE key = 'min_compatible_schema'; PRAGMA user_version = {NEXT};"
             ))
             .unwrap();
     }
@@ -115,10 +115,7 @@ fn schema_floor_above_this_code_answers_503_and_touches_nothing() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(
-        (count, version),
-        (1, skilltrack_api::store::SCHEMA_VERSION + 1)
-    );
+    assert_eq!((count, version), (1, NEXT));
     assert_eq!(get(&b, "/health").status, 200);
     let _ = std::fs::remove_dir_all(&dir);
 }

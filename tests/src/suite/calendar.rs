@@ -146,6 +146,16 @@ pub fn a_feed_link_is_shown_once_and_revoking_it_answers_404(t: &dyn Target) {
     feed_text(&api, &first_path);
     // HEAD too, for apps that check before fetching.
     assert_eq!(api.raw("HEAD", &first_path, &[], None).status, 200);
+    // The owner part is part of the secret: another owner's, a malformed one or
+    // none at all opens nothing, with the same answer as a wrong token.
+    let random = first["token"]
+        .as_str()
+        .and_then(|t| t.split_once('.'))
+        .map(|(_, r)| r.to_owned())
+        .expect("<owner>.<random>");
+    for other in ["2.", "x.", "-1.", "0.", ".", ""] {
+        assert_feed_closed(&api, &format!("{FEED}?token={other}{random}"));
+    }
 
     // A new link replaces the old one, which stops working at once.
     let second = make_link(&api);
@@ -184,8 +194,10 @@ pub fn with_an_api_token_the_feed_link_is_separate_from_it(t: &dyn Target) {
     let link = make_link(&api);
     let token = link["token"].as_str().expect("token");
     assert_ne!(token, "api-secret");
-    assert_eq!(token.len(), 64);
-    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Without accounts the library is owner 1's: `1.` and 256 random bits.
+    let random = token.strip_prefix("1.").expect("the owner part");
+    assert_eq!(random.len(), 64);
+    assert!(random.bytes().all(|b| b.is_ascii_hexdigit()));
 
     // The feed needs the feed token and nothing else ...
     feed_text(&api, link["path"].as_str().expect("path"));
