@@ -47,6 +47,10 @@ async function openMenu(page) {
   if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
 }
 
+function menu(page) {
+  return page.getByRole('navigation', { name: 'Account' });
+}
+
 async function goTo(page, view) {
   await page.evaluate((v) => (location.hash = `#/${v}`), view);
 }
@@ -163,7 +167,7 @@ describe('accounts', () => {
   it('the administrator invites someone, who joins on another device', async () => {
     const { page } = admin;
     await openMenu(page);
-    await page.getByRole('link', { name: 'People' }).click();
+    await menu(page).getByRole('link', { name: 'People' }).click();
     await heading(page, 'People').waitFor();
     await page.getByRole('button', { name: 'Create invite link' }).click();
     const link = await page.getByTestId('invite-link').inputValue();
@@ -178,7 +182,7 @@ describe('accounts', () => {
     await bea.page.getByRole('button', { name: 'Account: bea' }).waitFor();
     // Not an administrator: no People page.
     await openMenu(bea.page);
-    assert.equal(await bea.page.getByRole('link', { name: 'People' }).count(), 0);
+    assert.equal(await menu(bea.page).getByRole('link', { name: 'People' }).count(), 0);
     await bea.page.keyboard.press('Escape');
 
     // Used once: the same link now says so.
@@ -246,6 +250,10 @@ describe('accounts', () => {
     await heading(admin.page, 'Team').waitFor();
     const member = (page, name) => page.getByTestId('team-member').filter({ has: page.getByRole('heading', { name, exact: true }) });
 
+    // Started: the course is what bea studies now.
+    await goTo(bea.page, 'library');
+    await card(bea.page, 'Bea only course').getByRole('button', { name: 'Increase progress of Bea only course by 5' }).click();
+    await waitForState(bea.page, 'synced');
     await goTo(bea.page, 'account');
     const share = bea.page.getByLabel('Share my progress with the team');
     await share.check();
@@ -253,6 +261,7 @@ describe('accounts', () => {
     await admin.page.getByRole('button', { name: 'Refresh' }).click();
     await member(admin.page, 'bea').waitFor();
     await member(admin.page, 'bea').getByText('Bea only course').waitFor();
+    await member(admin.page, 'bea').getByRole('progressbar', { name: 'bea: Bea only course progress' }).waitFor();
 
     await share.uncheck();
     await waitFor('sharing off', async () => !(await share.isChecked()) && !(await share.isDisabled()));
@@ -270,7 +279,7 @@ describe('accounts', () => {
     const other = await device();
     await signIn(other.page, 'bea');
     await openMenu(other.page);
-    await other.page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await menu(other.page).getByRole('button', { name: 'Sign out everywhere' }).click();
     await other.page.getByRole('dialog', { name: 'Sign out everywhere?' }).getByRole('button', { name: 'Sign out everywhere' }).click();
     await heading(other.page, 'Sign in').waitFor();
     await goOnline(context);
@@ -283,7 +292,7 @@ describe('accounts', () => {
     await dialog.getByRole('button', { name: 'Sign in' }).click();
     await waitForState(page, 'synced');
     const server = await apiAs(beaToken, '/api/courses');
-    assert.equal(server.find((c) => c.title === 'Bea only course').completionRatio, 5);
+    assert.equal(server.find((c) => c.title === 'Bea only course').completionRatio, 10);
   });
 
   it('after a reload with the session gone, signing in as the same person sends the queue', async () => {
@@ -301,7 +310,7 @@ describe('accounts', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await waitForState(page, 'synced');
     const server = await apiAs(beaToken, '/api/courses');
-    assert.equal(server.find((c) => c.title === 'Bea only course').completionRatio, 10);
+    assert.equal(server.find((c) => c.title === 'Bea only course').completionRatio, 15);
   });
 
   it('another person signing in does not send the first one’s queue', async () => {
@@ -322,17 +331,17 @@ describe('accounts', () => {
     assert.deepEqual(await titlesShown(page), ['Admin only course']);
     // Bea's edit stayed queued in bea's copy; nothing reached either library.
     const beaServer = await apiAs(beaToken, '/api/courses');
-    assert.equal(beaServer.find((c) => c.title === 'Bea only course').completionRatio, 10);
+    assert.equal(beaServer.find((c) => c.title === 'Bea only course').completionRatio, 15);
     const adminServer = await apiAs(adminToken, '/api/courses');
     assert.deepEqual(adminServer.map((c) => c.title), ['Admin only course']);
     // Back to bea on this device: her kept edit goes out under her own session.
     await openMenu(page);
-    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await menu(page).getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, 'bea');
     await waitFor('bea’s kept edit on the server', async () => {
       const s = await apiAs(beaToken, '/api/courses');
-      return s.find((c) => c.title === 'Bea only course').completionRatio === 15;
+      return s.find((c) => c.title === 'Bea only course').completionRatio === 20;
     });
   });
 
@@ -342,7 +351,7 @@ describe('accounts', () => {
     const name = `skilltrack-account-${me.id}`;
     assert.ok((await databases(page)).includes(name));
     await openMenu(page);
-    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+    await menu(page).getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.getByRole('dialog', { name: 'Sign out?' }).getByRole('button', { name: 'Sign out' }).click();
     await heading(page, 'Sign in').waitFor();
     await waitFor('the local copy deleted', async () => !(await databases(page)).includes(name));

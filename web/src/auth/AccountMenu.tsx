@@ -73,7 +73,7 @@ export function AccountMenu({ go }: { go: (view: 'account' | 'team' | 'people') 
         <Icon name="user" />
         <span className="hide-sm account-name">{account.username}</span>
       </button>
-      <div id={`${id}-menu`} className="account-pop card" hidden={!open}>
+      <nav id={`${id}-menu`} className="account-pop card" hidden={!open} aria-label="Account">
         <p className="account-who">
           Signed in as <strong>{account.username}</strong>
         </p>
@@ -106,7 +106,7 @@ export function AccountMenu({ go }: { go: (view: 'account' | 'team' | 'people') 
             </button>
           </li>
         </ul>
-      </div>
+      </nav>
     </div>
   );
 }

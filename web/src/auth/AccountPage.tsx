@@ -59,21 +59,24 @@ function ChangePassword() {
 function ShareProgress() {
   const { account, transport, update } = useSignedIn();
   const { busy, error, run } = useRequest();
+  // Shown at once; put back if the server refuses.
+  const [share, setShare] = useState(account.shareProgress);
+  useEffect(() => setShare(account.shareProgress), [account.shareProgress]);
   const id = useId();
+  const toggle = async (next: boolean) => {
+    setShare(next);
+    const done = await run(async () => {
+      update(await setSharing(transport, next));
+      return true;
+    });
+    if (!done) setShare(!next);
+  };
   return (
     <section className="card panel" aria-labelledby={`${id}-h`}>
       <h2 id={`${id}-h`}>Team page</h2>
       <label className="toggle">
-        <input
-          type="checkbox"
-          checked={account.shareProgress}
-          disabled={busy}
-          onChange={(e) => {
-            const share = e.target.checked;
-            void run(async () => update(await setSharing(transport, share)));
-          }}
-        />{' '}
-        Share my progress with the team
+        <input type="checkbox" checked={share} disabled={busy} onChange={(e) => void toggle(e.target.checked)} /> Share my progress with the
+        team
       </label>
       <p className="muted">
         Your monthly goal, what you completed this month and this year, and the titles and progress of the courses you are studying. Never
