@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { card, DESKTOP, goOffline, goOnline, launchBrowser, startHost, waitFor, waitForState } from './harness.mjs';
+import { card, DESKTOP, goOffline, goOnline, launchBrowser, screenshot, startHost, unnamedControls, waitFor, waitForState } from './harness.mjs';
 
 let host, browser;
 const devices = [];
@@ -385,30 +385,47 @@ describe('accounts', () => {
     assert.equal(await row.count(), 0);
   });
 
-  it('the new screens fit a phone', async () => {
-    const problems = [];
-    const phone = { width: 375, height: 740 };
-    const d = await device({ viewport: phone });
-    await heading(d.page, 'Sign in').waitFor();
-    if (await overflow(d.page)) problems.push(`sign-in: ${await overflow(d.page)}`);
-    await signIn(d.page, 'admin');
-    await openMenu(d.page);
-    if (await overflow(d.page)) problems.push(`menu: ${await overflow(d.page)}`);
-    await d.page.keyboard.press('Escape');
-    for (const [view, title] of [['account', 'Your account'], ['team', 'Team'], ['people', 'People']]) {
-      await goTo(d.page, view);
-      await heading(d.page, title).waitFor();
-      const o = await overflow(d.page);
-      if (o) problems.push(`${view}: ${o}`);
-    }
-    await d.page.getByRole('button', { name: 'Create invite link' }).click();
-    const link = await d.page.getByTestId('invite-link').inputValue();
-    const o = await overflow(d.page);
-    if (o) problems.push(`people with a link: ${o}`);
-    const invited = await device({ viewport: phone, path: link.slice(host.url.length) });
-    await heading(invited.page, 'Join SkillTrack').waitFor();
-    const o2 = await overflow(invited.page);
-    if (o2) problems.push(`invite: ${o2}`);
-    assert.deepEqual(problems, []);
-  });
+  for (const [label, viewport] of [['phone, 375 px', { width: 375, height: 740 }], ['desktop', DESKTOP]]) {
+    it(`the new screens fit and name every control (${label})`, async () => {
+      const problems = [];
+      const check = async (page, where) => {
+        const o = await overflow(page);
+        if (o) problems.push(`${where}: ${o}`);
+        const unnamed = await unnamedControls(page);
+        if (unnamed.length) problems.push(`${where}: unnamed ${unnamed.join(', ')}`);
+        await screenshot(page, `accounts-${where}-${viewport.width}`);
+      };
+      const d = await device({ viewport });
+      await heading(d.page, 'Sign in').waitFor();
+      await check(d.page, 'sign-in');
+      await signIn(d.page, 'admin');
+      await openMenu(d.page);
+      await menu(d.page).getByRole('link', { name: 'Team' }).waitFor();
+      await check(d.page, 'menu');
+      await d.page.keyboard.press('Escape');
+      // Escape closes the menu and gives focus back to its button.
+      assert.equal(await d.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Account: admin');
+      for (const [view, title] of [['account', 'Your account'], ['team', 'Team'], ['people', 'People']]) {
+        await goTo(d.page, view);
+        await heading(d.page, title).waitFor();
+        await check(d.page, view);
+      }
+      await d.page.getByRole('button', { name: 'Create invite link' }).click();
+      const link = await d.page.getByTestId('invite-link').inputValue();
+      await check(d.page, 'people-with-link');
+      const invited = await device({ viewport, path: link.slice(host.url.length) });
+      await heading(invited.page, 'Join SkillTrack').waitFor();
+      await invited.page.getByLabel('Confirm password').waitFor();
+      await check(invited.page, 'invite');
+      await d.context.clearCookies();
+      await goTo(d.page, 'dashboard');
+      await waitForState(d.page, 'auth');
+      await d.page.getByRole('dialog', { name: 'Sign in again' }).getByLabel('Password', { exact: true }).waitFor();
+      await check(d.page, 'session-ended');
+      await d.page.getByRole('dialog', { name: 'Sign in again' }).getByRole('button', { name: 'Later' }).click();
+      await d.page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+      await check(d.page, 'signed-out-app');
+      assert.deepEqual(problems, []);
+    });
+  }
 });
