@@ -192,8 +192,10 @@ describe('accounts', () => {
 
     // A taken username is named as such.
     await page.getByRole('button', { name: 'Create invite link' }).click();
-    const second = await page.getByTestId('invite-link').inputValue();
-    assert.notEqual(second, link);
+    const second = await waitFor('a second invite link', async () => {
+      const v = await page.getByTestId('invite-link').inputValue();
+      return v !== link && v;
+    });
     const taken = await device({ path: second.slice(host.url.length) });
     await heading(taken.page, 'Join SkillTrack').waitFor();
     await fillCredentials(taken.page, 'BEA', PASSWORD.cal, PASSWORD.cal);
@@ -207,7 +209,7 @@ describe('accounts', () => {
     await page.locator('[data-testid="account-row"][data-username="bea"]').waitFor();
     await page.getByRole('button', { name: /^Revoke the invite/ }).first().click();
     await page.getByText('Invite revoked').waitFor();
-    assert.equal(await page.getByTestId('invites-list').count(), 0);
+    await waitFor('no pending invites', async () => (await page.getByTestId('invites-list').count()) === 0);
   });
 
   it('two people on two devices each see only their own library', async () => {
@@ -382,7 +384,7 @@ describe('accounts', () => {
     await dialog.getByLabel('Type bea to confirm').fill('bea');
     await remove.click();
     await page.getByText('bea removed').waitFor();
-    assert.equal(await row.count(), 0);
+    await waitFor('bea gone from the list', async () => (await row.count()) === 0);
   });
 
   for (const [label, viewport] of [['phone, 375 px', { width: 375, height: 740 }], ['desktop', DESKTOP]]) {

@@ -148,6 +148,7 @@ function InvitesPanel() {
   }, [refresh]);
 
   const create = async () => {
+    setLink(null);
     const inv = await run(() => createInvite(transport, hours));
     if (inv) {
       setLink(inviteLink(location.origin, inv));
