@@ -105,6 +105,34 @@ function overflow(page) {
   });
 }
 
+/** Writes the local copy as the app wrote it without accounts: one course, queued. */
+async function legacyCopy(course) {
+  const db = await new Promise((ok, fail) => {
+    const r = indexedDB.open('skilltrack', 1);
+    r.onupgradeneeded = () => {
+      r.result.createObjectStore('courses', { keyPath: 'id' });
+      r.result.createObjectStore('queue', { keyPath: 'key' });
+      r.result.createObjectStore('meta');
+    };
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+  const now = new Date().toISOString();
+  const local = {
+    id: course.id, title: course.title, category: 'Before', date: '2025-01-01', notes: '', completionRatio: 0, status: 'Pending',
+    isFavorite: false, totalLessons: 0, completedLessons: 0, deadline: null, sortOrder: 0, pinnedToDashboard: false,
+    isArchived: false, rev: 0, createdAt: now, updatedAt: now, completedAt: null,
+  };
+  await new Promise((ok, fail) => {
+    const tx = db.transaction(['courses', 'queue'], 'readwrite');
+    tx.objectStore('courses').put({ id: course.id, local, base: null });
+    tx.objectStore('queue').put({ key: `course:${course.id}`, kind: 'course', target: course.id, seq: 1, enqueuedAt: Date.now() });
+    tx.oncomplete = ok;
+    tx.onerror = () => fail(tx.error);
+  });
+  db.close();
+}
+
 let admin, bea, beaToken, adminToken;
 
 describe('accounts', () => {
@@ -126,6 +154,8 @@ describe('accounts', () => {
     admin = await device();
     const { page } = admin;
     await heading(page, 'Create the first account').waitFor();
+    // This device ran the app before the server had accounts, and an edit is still queued.
+    await page.evaluate(legacyCopy, { id: 'legacy-1', title: 'Course from before accounts' });
     // Mistakes are caught before anything is sent, and said where the screen reader is.
     await fillCredentials(page, 'admin', PASSWORD.admin, 'something else');
     await page.getByRole('button', { name: 'Create account' }).click();
@@ -141,7 +171,16 @@ describe('accounts', () => {
     // The local copy is this account's own.
     const me = (await page.evaluate(() => JSON.parse(localStorage.getItem('skilltrack_auth')))).account;
     assert.equal(me.username, 'admin');
-    assert.ok((await databases(page)).includes(`skilltrack-account-${me.id}`));
+    assert.equal(me.id, 1);
+    // The administrator keeps the library of before: the device's old copy moved into
+    // theirs, and its queued edit reached the server as theirs.
+    await waitFor('the old copy moved', async () => {
+      const names = await databases(page);
+      return names.includes('skilltrack-account-1') && !names.includes('skilltrack');
+    });
+    await goTo(page, 'library');
+    await card(page, 'Course from before accounts').waitFor();
+    await waitForState(page, 'synced');
   });
 
   it('sign-in errors are spelled out', async () => {
@@ -219,7 +258,7 @@ describe('accounts', () => {
     await bea.page.reload();
     await waitForState(admin.page, 'synced');
     await waitForState(bea.page, 'synced');
-    assert.deepEqual(await titlesShown(admin.page), ['Admin only course']);
+    assert.deepEqual((await titlesShown(admin.page)).sort(), ['Admin only course', 'Course from before accounts']);
     assert.deepEqual(await titlesShown(bea.page), ['Bea only course']);
 
     beaToken = await makeToken(bea.page, 'e2e check');
@@ -227,7 +266,7 @@ describe('accounts', () => {
     const beaServer = await apiAs(beaToken, '/api/courses');
     assert.deepEqual(beaServer.map((c) => c.title), ['Bea only course']);
     const adminServer = await apiAs(adminToken, '/api/courses');
-    assert.deepEqual(adminServer.map((c) => c.title), ['Admin only course']);
+    assert.deepEqual(adminServer.map((c) => c.title).sort(), ['Admin only course', 'Course from before accounts']);
   });
 
   it('personal API tokens are listed with their last use and can be revoked', async () => {
@@ -330,12 +369,12 @@ describe('accounts', () => {
     await dialog.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Account: admin' }).waitFor();
     await waitForState(page, 'synced');
-    assert.deepEqual(await titlesShown(page), ['Admin only course']);
+    assert.deepEqual((await titlesShown(page)).sort(), ['Admin only course', 'Course from before accounts']);
     // Bea's edit stayed queued in bea's copy; nothing reached either library.
     const beaServer = await apiAs(beaToken, '/api/courses');
     assert.equal(beaServer.find((c) => c.title === 'Bea only course').completionRatio, 15);
     const adminServer = await apiAs(adminToken, '/api/courses');
-    assert.deepEqual(adminServer.map((c) => c.title), ['Admin only course']);
+    assert.deepEqual(adminServer.map((c) => c.title).sort(), ['Admin only course', 'Course from before accounts']);
     // Back to bea on this device: her kept edit goes out under her own session.
     await openMenu(page);
     await menu(page).getByRole('button', { name: 'Sign out', exact: true }).click();

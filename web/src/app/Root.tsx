@@ -1,7 +1,7 @@
 import { StrictMode, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, inviteTokenFromLocation, signOut, signOutEverywhere, type Account, type AuthState } from '../auth/api';
 import { InviteScreen, SetupScreen, SignInScreen } from '../auth/AuthScreens';
-import { localStoreName, rememberAuth, removeLocalCopy } from '../auth/device';
+import { adoptLegacyCopy, localStoreName, rememberAuth, removeLocalCopy } from '../auth/device';
 import { SessionContext, type Session } from '../auth/session-context';
 import { SyncEngine } from '../sync/engine';
 import { migrateOldData } from '../sync/migration';
@@ -26,6 +26,9 @@ export function firstPhase(state: AuthState, remembered: Account | null): Phase 
   return { kind: 'sign-in', previous: remembered };
 }
 
+/** Once per page: StrictMode's second effect run waits for the first one's copy. */
+let legacyAdoption: Promise<boolean> | null = null;
+
 /**
  * The local copy of one account (or the one library without accounts): opened, loaded
  * and syncing while mounted, let go of when another account takes over.
@@ -38,6 +41,10 @@ function useLibraryEngine(account: Account | null): SyncEngine | null {
     let opened: SyncEngine | null = null;
     void (async () => {
       const store = await openLocalStore(localStoreName(id === null ? null : ({ id } as Account)));
+      if (id === 1) {
+        legacyAdoption ??= adoptLegacyCopy(store, openLocalStore).catch(() => false);
+        await legacyAdoption;
+      }
       // With accounts the session cookie authenticates; the old api_token is not sent.
       const transport = new Transport('', id === null ? localStorageTokens() : memoryTokens());
       const e = new SyncEngine(store, transport, { autoPull: true });

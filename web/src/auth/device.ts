@@ -4,7 +4,7 @@
 
 import { deleteDB } from 'idb';
 import { FEED_LINK_KEY } from '../calendar/feed';
-import { DB_NAME } from '../sync/store';
+import { DB_NAME, type LocalStore } from '../sync/store';
 import type { Account, AuthState } from './api';
 
 /** Mode and account of the last start that reached the server. */
@@ -61,4 +61,26 @@ export async function removeLocalCopy(account: Account): Promise<void> {
       /* another tab still has it open; it is deleted once that tab lets go */
     },
   });
+}
+
+/**
+ * The first account keeps the library of the server's time without accounts (owner 1),
+ * so its copy on a device that ran the app then, queued edits included, moves over
+ * into its own database the first time it signs in there.
+ */
+export async function adoptLegacyCopy(target: LocalStore, open: (name: string) => Promise<LocalStore>): Promise<boolean> {
+  const mine = await target.loadAll();
+  if (mine.records.length > 0 || mine.queue.length > 0 || mine.meta.size > 0) return false;
+  const known = typeof indexedDB !== 'undefined' && 'databases' in indexedDB ? await indexedDB.databases() : [];
+  if (!known.some((d) => d.name === DB_NAME)) return false;
+  const legacy = await open(DB_NAME);
+  try {
+    const old = await legacy.loadAll();
+    if (old.records.length === 0 && old.queue.length === 0) return false;
+    await target.write({ records: old.records, queue: old.queue, meta: [...old.meta.entries()] });
+  } finally {
+    legacy.close();
+  }
+  await deleteDB(DB_NAME);
+  return true;
 }
