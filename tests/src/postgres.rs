@@ -188,13 +188,25 @@ impl Postgres {
     /// Runs `psql` against database `postgres` (plain TCP, never TLS) and answers
     /// its unaligned, tuples-only output; panics when it fails.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// [`Self::psql`] in another database of this server, named as in the URLs
+    /// [`Self::create_database`] answers (`.../<name>?...`) or by its name.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
+        let name = database
+            .rsplit_once('/')
+            .map_or(database, |(_, tail)| tail)
+            .split('?')
+            .next()
+            .unwrap_or(database);
         let out = self
             .command("psql")
             .env("PGSSLMODE", "disable")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
             .args([
                 "-d",
-                "postgres",
+                name,
                 "-X",
                 "-A",
                 "-t",

@@ -10,7 +10,9 @@
 use integration::HostOptions;
 use integration::suite::{Api, Resp, Target, error_of, start_with};
 use integration::targets::host::start_api;
-use integration::targets::{HostTarget, PostgresTarget, SpinTarget, spin_variable_env};
+use integration::targets::{
+    HostTarget, PostgresTarget, SpinPostgresTarget, SpinTarget, spin_variable_env,
+};
 use serde_json::{Value as Json, json};
 
 const ACCOUNTS: &[(&str, &str)] = &[("auth", "accounts")];
@@ -968,7 +970,26 @@ pub fn each_person_sees_only_their_own_library(t: &dyn Target) {
             .get("theme")
             .is_none()
     );
-    // Courses need the owner columns of schema 3 (branch `scope`).
+    let r = send(
+        &api,
+        &bob,
+        "POST",
+        "/api/settings/layout",
+        Some(&json!({"value": "grid"})),
+        &[],
+    );
+    assert_eq!(r.status, 200);
+    let admin_settings = get(&api, &admin, "/api/settings").text();
+    assert!(
+        !admin_settings.contains("layout") && !admin_settings.contains("acct"),
+        "{admin_settings}"
+    );
+    let export = get(&api, &admin, "/api/export").text();
+    assert!(
+        !export.contains("grid"),
+        "the admin's own export holds only their library"
+    );
+    // Courses, revisions and the change feed are per owner (schema 3).
     assert_eq!(
         get(&api, &bob, "/api/courses/mine").status,
         404,
@@ -1260,6 +1281,7 @@ macro_rules! every_scenario {
 every_scenario!(host: super::HostTarget);
 every_scenario!(postgres: super::PostgresTarget);
 every_scenario!(spin: super::SpinTarget);
+every_scenario!(spin_postgres: super::SpinPostgresTarget);
 
 // ---- what only tracker-host on SQLite shows: stored times moved back ---------
 
@@ -1362,4 +1384,87 @@ fn an_expired_invitation_is_dead() {
     assert_eq!(code(&r), (404, "invite_invalid".into()));
     let r = api.raw("GET", "/api/admin/invites", &[("cookie", &cookie)], None);
     assert_eq!(r.json()["invites"], json!([]));
+}
+
+#[test]
+fn a_removed_person_leaves_nothing_behind() {
+    let (api, admin) = host_with_admin();
+    let inv = api.raw("POST", "/api/admin/invites", &[("cookie", &admin)], None);
+    let token = inv.json()["token"].as_str().unwrap_or_default().to_owned();
+    let body = creds("bob", MEMBER_PW).to_string();
+    let r = api.raw(
+        "POST",
+        &format!("/api/auth/invites/{token}/accept"),
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let bob = cookie_of(&r);
+    let id = r.json()["account"]["id"].as_i64().unwrap_or_default();
+    let json_headers = [
+        ("cookie", bob.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let writes = [
+        ("PUT", "/api/courses/b1", r#"{"title": "Bob's"}"#),
+        ("POST", "/api/settings/monthly_goal", r#"{"value": 4}"#),
+        ("POST", "/api/auth/tokens", r#"{"name": "x"}"#),
+        ("POST", "/api/calendar/token", ""),
+    ];
+    for (method, path, body) in writes {
+        let r = api.raw(method, path, &json_headers, Some(body.as_bytes()));
+        assert!(r.status < 300, "{method} {path}: {}", r.text());
+    }
+    let r = api.raw(
+        "PUT",
+        "/api/courses/a1",
+        &[("cookie", &admin), ("content-type", "application/json")],
+        Some(br#"{"title": "Admin's"}"#),
+    );
+    assert_eq!(r.status, 201);
+    let r = api.raw(
+        "DELETE",
+        &format!("/api/admin/accounts/{id}?confirm=bob"),
+        &[("cookie", &admin)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let db = database(&api);
+    let count = |sql: &str| -> i64 {
+        db.query_row(sql, [id], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    assert_eq!(count("SELECT count(*) FROM accounts WHERE id = ?1"), 0);
+    assert_eq!(
+        count("SELECT count(*) FROM sessions WHERE account_id = ?1"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM api_tokens WHERE account_id = ?1"),
+        0
+    );
+    for table in ["courses", "activity", "libraries", "collection_cache"] {
+        let sql = format!("SELECT count(*) FROM {table} WHERE owner = ?1");
+        assert_eq!(count(&sql), 0, "{table}");
+    }
+    let kept: i64 = db
+        .query_row("SELECT count(*) FROM courses WHERE owner = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept, 1, "the admin's course stays");
+    let kv = rusqlite::Connection::open(api.client.host.data_dir().join("key-value.db"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let left: i64 = kv
+        .query_row(
+            "SELECT count(*) FROM spin_key_value WHERE key LIKE ?1",
+            [format!("acct/{id}/%")],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        left, 0,
+        "no setting or feed token of the removed person is kept"
+    );
 }

@@ -3,6 +3,7 @@
 //! the same data dir, restarted with `database_url` set, then the move. Every course
 //! keeps its revision, tombstones and the activity log come along, settings and the
 //! calendar feed token too, and clients keep syncing from the revision they had.
+//! Every owner's library comes along, each with its own revisions.
 
 use integration::postgres;
 use integration::suite::{Api, course, error_of, fixture, rev_of};
@@ -10,6 +11,9 @@ use integration::targets::host::{HostClient, start_api};
 use integration::targets::spin_variable_env;
 use integration::{HostOptions, Resp};
 use serde_json::{Value as Json, json};
+use skilltrack_api::library::Library;
+use skilltrack_api::native::NativeBackend;
+use skilltrack_api::{Request, handle};
 
 const MOVE: &str = "/api/store/move-from-sqlite";
 
@@ -72,6 +76,28 @@ fn a_sqlite_instance_moves_to_postgres_with_its_whole_history() {
     );
     old.client.host.stop();
 
+    // A second owner's library in the same files, as accounts will make one: the
+    // same course id as the first owner's, a tombstone, a setting, a feed link.
+    let second_feed = {
+        let files = NativeBackend::open_dir(data.path()).expect("the data dir");
+        let second = Library::new(&files, 2);
+        let send = |method: &str, path: &str, body: Json| {
+            let r = handle(&second, Request::new(method, path).with_json(&body));
+            assert!(r.status < 300, "{method} {path}: {}", r.json_body());
+            r.json_body()
+        };
+        send(
+            "PUT",
+            "/api/courses/6716873",
+            json!({"title": "Second owner", "deadline": "2030-05-06"}),
+        );
+        send("PUT", "/api/courses/gone", json!({"title": "Gone"}));
+        send("DELETE", "/api/courses/gone", json!({}));
+        send("POST", "/api/settings/monthly_goal", json!({"value": 3}));
+        let link = send("POST", "/api/calendar/token", json!({}));
+        link["path"].as_str().expect("path").to_owned()
+    };
+
     // The same data dir, now with a database.
     let url = pg.create_database();
     let host = pg.host_entry();
@@ -80,9 +106,12 @@ fn a_sqlite_instance_moves_to_postgres_with_its_whole_history() {
     let moved = moved_api.post(MOVE, &json!({}));
     assert_eq!(moved.status, 200, "{}", moved.text());
     let report = &moved.json()["moved"];
-    assert_eq!(report["courses"], 271);
-    assert_eq!(report["tombstones"], 1);
+    assert_eq!(report["courses"], 271 + 1);
+    assert_eq!(report["tombstones"], 1 + 1);
     assert_eq!(report["rev"], before["rev"]);
+    assert_eq!(report["libraries"], 2);
+    // The second owner: created twice, deleted once.
+    let second_activity = 3;
     assert_eq!(
         report["activity"].as_u64(),
         Some(
@@ -90,7 +119,19 @@ fn a_sqlite_instance_moves_to_postgres_with_its_whole_history() {
                 .as_array()
                 .expect("entries")
                 .len() as u64
+                + second_activity
         )
+    );
+    assert_eq!(
+        pg.psql_in(
+            &url,
+            "SELECT owner || ':' || rev FROM libraries ORDER BY owner"
+        ),
+        format!("1:{}\n2:3", before["rev"])
+    );
+    assert_eq!(
+        pg.psql_in(&url, "SELECT count(*) FROM activity WHERE owner = 2"),
+        second_activity.to_string()
     );
 
     // Any replica, even one with no SQLite data at all, serves the moved library.
@@ -106,6 +147,10 @@ fn a_sqlite_instance_moves_to_postgres_with_its_whole_history() {
         );
         let feed = api.get(&feed_path);
         assert_eq!(feed.status, 200, "the calendar link still works");
+        assert!(!feed.text().contains("Second owner"));
+        let feed = api.get(&second_feed);
+        assert_eq!(feed.status, 200, "the second owner's link works too");
+        assert!(feed.text().contains("Second owner"), "{}", feed.text());
         let poll = api.get(&format!("/api/changes?since={}", before["rev"]));
         assert_eq!(
             poll.json()["courses"],

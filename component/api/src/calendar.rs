@@ -148,9 +148,10 @@ pub fn feed_owner(presented: Option<&str>) -> ApiResult<i64> {
         .ok_or_else(closed)
 }
 
-/// Ok when `presented` is the current feed token of `b`'s owner. No token made, none presented,
-/// a wrong or a revoked one all get the same 404, so the answer tells nothing
-/// about which, nor that a feed exists. Digests are compared in constant time.
+/// Ok when `presented` is the current feed token of `b`'s owner. No token made,
+/// none presented, a wrong or a revoked one all get the same 404, so the answer
+/// tells nothing about which, nor that a feed exists. Digests are compared in
+/// constant time.
 pub fn check(b: &impl Backend, presented: Option<&str>) -> ApiResult<()> {
     let presented = presented.filter(|p| !p.is_empty()).ok_or_else(closed)?;
     let stored = stored(b)?.ok_or_else(closed)?;

@@ -34,8 +34,15 @@ impl<'a, B: Backend> Library<'a, B> {
         Library { inner, owner }
     }
 
+    /// A view of a backend that already is this owner's (the handlers wrap
+    /// whatever they are given in the owner a request resolved to) adds nothing:
+    /// keys must not be prefixed twice.
+    fn same_owner(&self) -> bool {
+        self.inner.owner() == self.owner
+    }
+
     fn key(&self, key: &str) -> String {
-        if self.owner == FIRST_OWNER {
+        if self.owner == FIRST_OWNER || self.same_owner() {
             key.to_owned()
         } else {
             format!("{}{key}", owner_prefix(self.owner))
@@ -64,7 +71,9 @@ impl<B: Backend> Backend for Library<'_, B> {
     }
     fn kv_keys(&self) -> Result<Vec<String>, BackendError> {
         let all = self.inner.kv_keys()?;
-        Ok(if self.owner == FIRST_OWNER {
+        Ok(if self.same_owner() {
+            all
+        } else if self.owner == FIRST_OWNER {
             all.into_iter()
                 .filter(|k| !k.starts_with(OWNER_PREFIX))
                 .collect()
@@ -89,5 +98,32 @@ impl<B: Backend> Backend for Library<'_, B> {
     }
     fn backoff(&self, attempt: u32) {
         self.inner.backoff(attempt)
+    }
+}
+
+#[cfg(all(test, feature = "native"))]
+mod tests {
+    use super::*;
+    use crate::native::NativeBackend;
+
+    #[test]
+    fn a_view_of_a_view_of_the_same_owner_prefixes_keys_once() {
+        let store = NativeBackend::in_memory().expect("store");
+        let two = Library::new(&store, 2);
+        let again = Library::new(&two, 2);
+        again.kv_set("theme", b"dark").expect("set");
+        assert_eq!(
+            store.kv_get("acct/2/theme").expect("get"),
+            Some(b"dark".to_vec())
+        );
+        assert_eq!(again.kv_keys().expect("keys"), vec!["theme".to_owned()]);
+        // Owner 1 over the store, then another owner: that owner's partition.
+        let first = Library::new(&store, FIRST_OWNER);
+        let three = Library::new(&first, 3);
+        three.kv_set("goal", b"1").expect("set");
+        assert_eq!(
+            store.kv_get("acct/3/goal").expect("get"),
+            Some(b"1".to_vec())
+        );
     }
 }

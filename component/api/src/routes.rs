@@ -232,7 +232,8 @@ fn dispatch(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     // Who the request acts for (api_token or a signed-in person) before anything
     // else, so an unknown route tells a stranger nothing either.
     let access = accounts::resolve(b, req)?;
-    let resp = serve(b, req, &access)?;
+    // A renewed session's cookie goes out on errors too: the renewal is stored.
+    let resp = serve(b, req, &access).unwrap_or_else(ApiError::into_response);
     Ok(access.finish(req, resp))
 }
 

@@ -30,6 +30,9 @@ impl Migration {
     }
 }
 
+const PG_META: &str =
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)";
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -70,7 +73,7 @@ const MIGRATIONS: &[Migration] = &[
         )",
         ],
         postgres: &[
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            PG_META,
             "INSERT INTO meta (key, value) VALUES ('rev', 0) ON CONFLICT (key) DO NOTHING",
             "CREATE TABLE IF NOT EXISTS courses (
             id TEXT PRIMARY KEY NOT NULL,
@@ -355,8 +358,15 @@ fn user_version(b: &impl Backend) -> Result<i64, BackendError> {
 /// `user_version` inside a transaction, where no statement may fail.
 fn user_version_in_tx(b: &impl Backend) -> Result<i64, BackendError> {
     match b.dialect() {
-        Dialect::Postgres if !pg_has_meta(b)? => Ok(0),
-        Dialect::Postgres => pg_schema_version(b),
+        Dialect::Postgres => {
+            // Not `to_regclass`: a connection that looked for `meta` before another
+            // replica created it keeps a cached "no such table" until it takes a
+            // lock that makes it read the catalog again, and the migration lock is
+            // not one; it would then migrate a second time. Creating the table if
+            // missing takes such a lock, and leaves a fresh database at version 0.
+            b.execute(PG_META, &[])?;
+            pg_schema_version(b)
+        }
         Dialect::Sqlite => user_version(b),
     }
 }
@@ -773,5 +783,27 @@ pub fn write_row(b: &impl Backend, c: &Course, deleted: bool) -> ApiResult<()> {
             deleted.into(),
         ],
     )?;
+    Ok(())
+}
+
+/// Remove everything of `b`'s owner: courses and tombstones, its revision, its
+/// activity log, its cached rendering, and its key-value keys (settings, the feed
+/// token). For deleting an account; other owners are untouched. The tables are
+/// listed here, beside the schema, so a new library table is not forgotten.
+pub fn erase_library(b: &impl Backend) -> ApiResult<()> {
+    write_tx(b, |tx| {
+        for table in ["courses", "activity", "collection_cache", "libraries"] {
+            tx.exec(
+                &format!("DELETE FROM {table} WHERE owner = ?"),
+                &[b.owner().into()],
+            )?;
+        }
+        Ok(())
+    })?;
+    // The key-value store has no transactions: a failure part-way leaves keys a
+    // retry removes.
+    for key in b.kv_keys()? {
+        b.kv_delete(&key)?;
+    }
     Ok(())
 }

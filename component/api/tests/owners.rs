@@ -480,7 +480,7 @@ fn a_schema_2_library_becomes_the_first_owners_with_its_history() {
         )
         .unwrap(),
     );
-    assert_eq!((version, floor), (3, 3));
+    assert_eq!((version, floor), (skilltrack_api::store::SCHEMA_VERSION, 3));
     let rows: Vec<(i64, String, i64, i64)> = c
         .prepare("SELECT owner, id, rev, deleted FROM courses ORDER BY rev")
         .unwrap()
@@ -539,4 +539,67 @@ fn a_schema_2_library_becomes_the_first_owners_with_its_history() {
     assert!(titles(&b).is_empty());
     assert_eq!(etag(&b), "\"0\"");
     assert_eq!(ok(get(&b, "/api/settings/monthly_goal"))["value"], 2);
+}
+
+#[test]
+fn erasing_a_library_removes_all_of_it_and_nothing_else() {
+    let base = store();
+    let (a, b) = (Library::new(&base, A), Library::new(&base, B));
+    for lib in [&a, &b] {
+        ok(send(
+            lib,
+            "PUT",
+            "/api/courses/c1",
+            json!({"title": "Same id", "deadline": "2030-01-01"}),
+        ));
+        ok(send(
+            lib,
+            "PUT",
+            "/api/courses/c2",
+            json!({"title": "Gone"}),
+        ));
+        ok(handle(lib, Request::new("DELETE", "/api/courses/c2")));
+        ok(send(
+            lib,
+            "POST",
+            "/api/settings/theme",
+            json!({"value": "dark"}),
+        ));
+        ok(send(lib, "POST", "/api/calendar/token", json!({})));
+        get(lib, "/api/courses");
+    }
+    let a_before = (
+        ok(get(&a, "/api/export"))["courses"].clone(),
+        ok(get(&a, "/api/changes?since=0")),
+        activity(&a, 100),
+        ok(get(&a, "/api/settings")),
+        etag(&a),
+    );
+
+    skilltrack_api::store::erase_library(&b).expect("erased");
+    let left = |table: &str| -> i64 {
+        base.connection()
+            .query_row(
+                &format!("SELECT count(*) FROM {table} WHERE owner = ?"),
+                [B],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    for table in ["courses", "activity", "collection_cache", "libraries"] {
+        assert_eq!(left(table), 0, "{table}");
+    }
+    assert!(b.kv_keys().unwrap().is_empty());
+    assert!(titles(&b).is_empty());
+    assert_eq!(ok(get(&b, "/api/calendar/token"))["active"], false);
+
+    let a_after = (
+        ok(get(&a, "/api/export"))["courses"].clone(),
+        ok(get(&a, "/api/changes?since=0")),
+        activity(&a, 100),
+        ok(get(&a, "/api/settings")),
+        etag(&a),
+    );
+    assert_eq!(a_after, a_before);
+    assert_eq!(ok(get(&a, "/api/calendar/token"))["active"], true);
 }

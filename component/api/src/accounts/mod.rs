@@ -21,7 +21,6 @@ use crate::backend::Backend;
 use crate::calendar;
 use crate::errors::{ApiError, ApiResult};
 use crate::http::{Request, Response};
-use crate::library::FIRST_OWNER;
 use crate::store;
 use records::Account;
 use sha2::{Digest, Sha256};
@@ -71,7 +70,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -112,10 +111,12 @@ pub struct Access {
 }
 
 impl Access {
-    fn single() -> Access {
+    /// Without accounts: the backend's own library (owner 1's, unless the caller
+    /// handed in one owner's view already, as the owner tests do).
+    fn single(b: &impl Backend) -> Access {
         Access {
             mode: Mode::None,
-            owner: FIRST_OWNER,
+            owner: b.owner(),
             who: None,
         }
     }
@@ -213,7 +214,7 @@ fn who(b: &impl Backend, req: &Request) -> ApiResult<Option<Signed>> {
 pub fn resolve(b: &impl Backend, req: &Request) -> ApiResult<Access> {
     let is_api = req.path == "/api" || req.path.starts_with("/api/");
     if !is_api {
-        return Ok(Access::single());
+        return Ok(Access::single(b));
     }
     let mode = mode(b)?;
     if mode == Mode::None {
@@ -222,13 +223,13 @@ pub fn resolve(b: &impl Backend, req: &Request) -> ApiResult<Access> {
         if !calendar::is_feed_request(req) && req.path != "/api/auth/state" {
             auth::check(b, req)?;
         }
-        return Ok(Access::single());
+        return Ok(Access::single(b));
     }
     if calendar::is_feed_request(req) {
         // The feed token names its owner (checked by the feed route).
         return Ok(Access {
             mode,
-            owner: FIRST_OWNER,
+            owner: b.owner(),
             who: None,
         });
     }
@@ -242,7 +243,7 @@ pub fn resolve(b: &impl Backend, req: &Request) -> ApiResult<Access> {
         }
         return Ok(Access {
             mode,
-            owner: who.as_ref().map_or(FIRST_OWNER, |w| w.account.id),
+            owner: who.as_ref().map_or(b.owner(), |w| w.account.id),
             who,
         });
     }
