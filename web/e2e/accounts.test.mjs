@@ -241,8 +241,13 @@ describe('accounts', () => {
     await taken.page.getByRole('button', { name: 'Create my account' }).click();
     await taken.page.getByRole('alert').filter({ hasText: 'That username is taken' }).waitFor();
     await taken.context.close();
+    // Opened by someone signed in, the link says what it is for instead.
+    await page.goto(second);
+    await page.getByText('You are signed in as admin. To use the invite link').waitFor();
+    assert.equal(await page.evaluate(() => location.hash), '#/dashboard');
 
     // The administrator sees both accounts, and can revoke the unused invite.
+    await goTo(page, 'people');
     await page.reload();
     await heading(page, 'People').waitFor();
     await page.locator('[data-testid="account-row"][data-username="bea"]').waitFor();

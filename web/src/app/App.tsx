@@ -3,6 +3,7 @@ import type { Course } from '../api/types';
 import { CourseDialog } from '../course/CourseDialog';
 import { AccountMenu } from '../auth/AccountMenu';
 import { AccountPage } from '../auth/AccountPage';
+import { inviteTokenFromLocation } from '../auth/api';
 import { PeoplePage } from '../auth/PeoplePage';
 import { useSession } from '../auth/session-context';
 import { SessionEndedDialog } from '../auth/SessionEndedDialog';
@@ -90,6 +91,20 @@ export function App({ updated = false }: { updated?: boolean }) {
     setToasts((t) => [...t, { id, message }]);
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 5000);
   }, []);
+
+  // An invite link opened while signed in (on arrival or in this tab): it is for someone new.
+  const signedInAs = session?.account.username ?? null;
+  useEffect(() => {
+    if (!signedInAs) return;
+    const check = () => {
+      if (!inviteTokenFromLocation()) return;
+      history.replaceState(null, '', '/#/dashboard');
+      toast(`You are signed in as ${signedInAs}. To use the invite link for a new account, sign out and open it again.`);
+    };
+    check();
+    window.addEventListener('hashchange', check);
+    return () => window.removeEventListener('hashchange', check);
+  }, [signedInAs, toast]);
 
   const ui: Ui = useMemo(
     () => ({
