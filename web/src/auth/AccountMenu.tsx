@@ -60,7 +60,14 @@ export function AccountMenu({ go }: { go: (view: 'account' | 'team' | 'people') 
   };
 
   return (
-    <div className="account-menu" ref={box}>
+    <div
+      className="account-menu"
+      ref={box}
+      onBlur={(e) => {
+        // Tabbing out of the menu closes it.
+        if (open && e.relatedTarget instanceof Node && !box.current?.contains(e.relatedTarget)) setOpen(false);
+      }}
+    >
       <button
         ref={button}
         type="button"
