@@ -1468,3 +1468,132 @@ fn a_removed_person_leaves_nothing_behind() {
         "no setting or feed token of the removed person is kept"
     );
 }
+
+/// An instance with accounts moves to PostgreSQL as docs/accounts.md says: the move
+/// runs with `auth = none` behind `api_token` (on an empty database no one can
+/// sign in yet), then the server restarts with accounts on the moved data.
+#[test]
+fn accounts_move_to_postgres_with_the_store() {
+    let Some(pg) = integration::postgres::shared() else {
+        eprintln!("skipped: PostgreSQL not found (`make deps` installs it)");
+        return;
+    };
+    let data = tempfile::tempdir().expect("data dir");
+    let opts = |vars: &[(&str, &str)]| HostOptions {
+        data_dir: Some(data.path().to_path_buf()),
+        env: spin_variable_env(vars),
+        ..HostOptions::default()
+    };
+    let json_with = |cookie: &str| {
+        [
+            ("cookie", cookie.to_owned()),
+            ("content-type", "application/json".to_owned()),
+        ]
+    };
+    let send_as = |api: &Api<integration::targets::host::HostClient>,
+                   cookie: &str,
+                   method: &str,
+                   path: &str,
+                   body: &str| {
+        let h = json_with(cookie);
+        let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        api.raw(method, path, &refs, Some(body.as_bytes()))
+    };
+
+    let mut old = start_api(opts(ACCOUNTS));
+    let r = send_as(
+        &old,
+        "",
+        "POST",
+        "/api/auth/setup",
+        &creds("admin", ADMIN_PW).to_string(),
+    );
+    let admin = cookie_of(&r);
+    let inv = send_as(&old, &admin, "POST", "/api/admin/invites", "{}").json();
+    let token = inv["token"].as_str().unwrap_or_default().to_owned();
+    let r = send_as(
+        &old,
+        "",
+        "POST",
+        &format!("/api/auth/invites/{token}/accept"),
+        &creds("bob", MEMBER_PW).to_string(),
+    );
+    let bob = cookie_of(&r);
+    assert_eq!(
+        send_as(
+            &old,
+            &bob,
+            "PUT",
+            "/api/courses/b1",
+            r#"{"title": "Bob's"}"#
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        send_as(
+            &old,
+            &admin,
+            "PUT",
+            "/api/courses/a1",
+            r#"{"title": "Admin's"}"#
+        )
+        .status,
+        201
+    );
+    let script =
+        send_as(&old, &bob, "POST", "/api/auth/tokens", r#"{"name": "s"}"#).json()["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+    old.client.host.stop();
+
+    let url = pg.create_database();
+    let host = pg.host_entry();
+    let db: &[(&str, &str)] = &[("database_url", &url), ("database_host", &host)];
+    let mut vars = db.to_vec();
+    vars.push(("api_token", "operator"));
+    let mut mover = start_api(opts(&vars));
+    let r = mover.raw(
+        "POST",
+        "/api/store/move-from-sqlite",
+        &[("authorization", "Bearer operator")],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["moved"]["accounts"], 2);
+    mover.client.host.stop();
+
+    let mut vars = db.to_vec();
+    vars.extend_from_slice(ACCOUNTS);
+    let moved = start_api(opts(&vars));
+    assert_eq!(
+        moved.raw("GET", "/health/ready", &[], None).json()["store"],
+        "postgres"
+    );
+    // The same sessions and tokens, the same libraries, each still private.
+    let list = |who: (&str, &str)| moved.raw("GET", "/api/courses", &[who], None).json();
+    let bearer = format!("Bearer {script}");
+    assert_eq!(list(("cookie", &bob))[0]["id"], "b1");
+    assert_eq!(
+        list(("authorization", &bearer)).as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(list(("cookie", &admin))[0]["id"], "a1");
+    let state = moved.raw("GET", "/api/auth/state", &[], None).json();
+    assert_eq!(
+        state["setupRequired"], false,
+        "nobody can set up a new admin"
+    );
+    // Ids continue after the moved ones.
+    let inv = send_as(&moved, &admin, "POST", "/api/admin/invites", "{}").json();
+    let token = inv["token"].as_str().unwrap_or_default().to_owned();
+    let r = send_as(
+        &moved,
+        "",
+        "POST",
+        &format!("/api/auth/invites/{token}/accept"),
+        &creds("carol", MEMBER_PW).to_string(),
+    );
+    assert_eq!(r.json()["account"]["id"], 3, "{}", r.text());
+}

@@ -5,6 +5,8 @@
 //! Clients keep syncing from the revision they had: the history is the same, only
 //! its home changed.
 //!
+//! Accounts (their tables of schema 4) come along too.
+//!
 //! The move is about the whole store, not one library: it reads and writes every
 //! owner's rows by name and the key-value keys as stored (owner prefixes and all),
 //! whichever owner the request came from.
@@ -27,9 +29,38 @@ pub struct MoveReport {
     pub rev: i64,
     /// Owners whose library came along (each with its own revision).
     pub libraries: usize,
+    /// Accounts that came along (with their sessions, tokens and invitations).
+    pub accounts: usize,
 }
 
 const ACTIVITY_COLUMNS: &str = "owner, seq, at, rev, course_id, title, kind, detail";
+
+/// The account tables (schema 4) and their columns, copied as they are: people
+/// keep their accounts, sessions, tokens and pending invitations across the move.
+/// Without them an instance with accounts would arrive with none, and the first
+/// visitor could set up an admin who owns owner 1's library. Failed sign-ins are
+/// not worth moving.
+const ACCOUNT_TABLES: &[(&str, &str)] = &[
+    (
+        "accounts",
+        "id, username, password, is_admin, disabled, share_progress, created_at, last_seen_ms",
+    ),
+    (
+        "sessions",
+        "token_sha256, account_id, created_ms, last_seen_ms",
+    ),
+    (
+        "api_tokens",
+        "id, token_sha256, account_id, name, created_ms, last_used_ms",
+    ),
+    (
+        "invites",
+        "id, token_sha256, created_by, created_ms, expires_ms, used_by",
+    ),
+];
+
+/// `meta` rows that belong to the accounts, not to the schema.
+const ACCOUNT_META: &str = "last_account_id";
 
 fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::new(409, code, message)
@@ -55,7 +86,7 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
         )
     })?;
     store::ensure_schema(&source)?;
-    let (libraries, rows, activity) = store::read_tx(&source, |tx| {
+    let (libraries, rows, activity, accounts, last_id) = store::read_tx(&source, |tx| {
         let libraries: Vec<(i64, i64)> = tx
             .exec("SELECT owner, rev FROM libraries ORDER BY owner", &[])?
             .iter()
@@ -77,7 +108,15 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
             &format!("SELECT {ACTIVITY_COLUMNS} FROM activity ORDER BY owner, seq"),
             &[],
         )?;
-        Ok((libraries, rows, activity))
+        let mut accounts = Vec::new();
+        for (table, columns) in ACCOUNT_TABLES {
+            accounts.push(tx.exec(&format!("SELECT {columns} FROM {table}"), &[])?);
+        }
+        let last_id = tx.exec(
+            "SELECT value FROM meta WHERE key = ?",
+            &[ACCOUNT_META.into()],
+        )?;
+        Ok((libraries, rows, activity, accounts, last_id))
     })?;
     let mut keys = source.kv_keys()?;
     keys.sort();
@@ -95,7 +134,8 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
         };
         let held = count("SELECT count(*) FROM courses")?
             + count("SELECT count(*) FROM activity")?
-            + count("SELECT count(*) FROM kv")?;
+            + count("SELECT count(*) FROM kv")?
+            + count("SELECT count(*) FROM accounts")?;
         if held > 0 || count("SELECT coalesce(max(rev), 0) FROM libraries")? > 0 {
             return Err(conflict(
                 "target_not_empty",
@@ -142,6 +182,27 @@ pub fn move_from_sqlite(b: &impl Backend) -> ApiResult<MoveReport> {
                 "INSERT INTO libraries (owner, rev) VALUES (?, ?) \
                  ON CONFLICT (owner) DO UPDATE SET rev = excluded.rev",
                 &[(*owner).into(), (*rev).into()],
+            )?;
+        }
+        for ((table, columns), rows) in ACCOUNT_TABLES.iter().zip(&accounts) {
+            let marks = vec!["?"; columns.split(',').count()].join(", ");
+            for row in rows {
+                tx.exec(
+                    &format!("INSERT INTO {table} ({columns}) VALUES ({marks})"),
+                    row,
+                )?;
+            }
+        }
+        report.accounts = accounts.first().map_or(0, Vec::len);
+        if let Some(id) = last_id
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_i64)
+        {
+            tx.exec(
+                "INSERT INTO meta (key, value) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[ACCOUNT_META.into(), id.into()],
             )?;
         }
         Ok(report)
