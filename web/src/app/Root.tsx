@@ -40,7 +40,7 @@ function useLibraryEngine(account: Account | null): SyncEngine | null {
     let cancelled = false;
     let opened: SyncEngine | null = null;
     void (async () => {
-      const store = await openLocalStore(localStoreName(id === null ? null : ({ id } as Account)));
+      const store = await openLocalStore(localStoreName(id));
       if (id === 1) {
         legacyAdoption ??= adoptLegacyCopy(store, openLocalStore).catch(() => false);
         await legacyAdoption;
@@ -85,7 +85,7 @@ function Library({
   authTransport: Transport;
   updated: boolean;
   onAccount: (a: Account) => void;
-  onSignedOut: (previous: Account) => void;
+  onSignedOut: () => void;
 }) {
   const engine = useLibraryEngine(account);
 
@@ -109,7 +109,7 @@ function Library({
         }
         await engine.close();
         await removeLocalCopy(account);
-        onSignedOut(account);
+        onSignedOut();
       },
     };
   }, [account, engine, authTransport, onAccount, onSignedOut]);
@@ -134,8 +134,7 @@ export function Root({ initial, remembered, updated }: { initial: AuthState; rem
     if (inviteTokenFromLocation()) history.replaceState(null, '', '/#/dashboard');
     setPhase({ kind: 'library', account });
   }, []);
-  const signedOut = useCallback((previous: Account) => {
-    void previous;
+  const signedOut = useCallback(() => {
     history.replaceState(null, '', '/');
     setPhase({ kind: 'sign-in', previous: null });
   }, []);

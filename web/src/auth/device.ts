@@ -11,8 +11,8 @@ import type { Account, AuthState } from './api';
 export const LAST_AUTH_KEY = 'skilltrack_auth';
 
 /** `skilltrack` without accounts (as before); `skilltrack-account-<id>` with them. */
-export function localStoreName(account: Account | null): string {
-  return account ? `${DB_NAME}-account-${account.id}` : DB_NAME;
+export function localStoreName(accountId: number | null): string {
+  return accountId === null ? DB_NAME : `${DB_NAME}-account-${accountId}`;
 }
 
 function storage(): Storage | null {
@@ -56,7 +56,7 @@ export async function removeLocalCopy(account: Account): Promise<void> {
   s?.removeItem(FEED_LINK_KEY);
   const prev = rememberedAuth();
   if (s && prev) s.setItem(LAST_AUTH_KEY, JSON.stringify({ mode: prev.mode, account: null }));
-  await deleteDB(localStoreName(account), {
+  await deleteDB(localStoreName(account.id), {
     blocked() {
       /* another tab still has it open; it is deleted once that tab lets go */
     },
