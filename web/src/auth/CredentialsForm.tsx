@@ -118,10 +118,12 @@ export function CredentialsForm({
       <p id={errId} className="field-error" role="alert" data-testid="auth-error">
         {error?.message ?? ''}
       </p>
-      {children}
-      <button type="submit" className="btn primary" disabled={busy}>
-        {busy ? 'Please wait…' : submitLabel}
-      </button>
+      <div className={children ? 'dialog-actions' : 'form-submit'}>
+        {children}
+        <button type="submit" className="btn primary" disabled={busy}>
+          {busy ? 'Please wait…' : submitLabel}
+        </button>
+      </div>
     </form>
   );
 }
