@@ -1,51 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { card, goOffline, goOnline, launchBrowser, openDevice, startHost, waitForState } from './harness.mjs';
+import { card, goOffline, goOnline, launchBrowser, openDevice, startHost, unnamedControls, waitForState } from './harness.mjs';
 
 let host, browser;
 const devices = [];
-
-// Roles a person operates; each needs a name a screen reader can announce.
-const CONTROL_ROLES = new Set([
-  'button', 'link', 'checkbox', 'radio', 'switch', 'textbox', 'searchbox', 'combobox',
-  'listbox', 'spinbutton', 'slider', 'tab', 'menuitem', 'popupbutton',
-]);
 
 const seed = [
   { id: 'a11y-1', title: 'Accessible forms', category: 'Design', date: '2025-02-01', completionRatio: 40, status: 'In Progress', pinnedToDashboard: true, deadline: '2031-01-01' },
   { id: 'a11y-2', title: 'Screen readers 101', category: 'Design', date: '2025-03-01', completionRatio: 100, status: 'Completed', isFavorite: true },
   { id: 'a11y-3', title: 'Colour contrast', category: 'Web', date: '2025-04-01', status: 'Up Next', notes: 'See https://example.com/contrast' },
 ];
-
-/**
- * The controls Chromium's accessibility tree exposes without a name. The tree is what
- * assistive technology reads: it leaves out what is not rendered (display: none) and
- * computes names from aria-label, aria-labelledby, content, title and alt as the browser does.
- */
-async function unnamedControls(page) {
-  const cdp = await page.context().newCDPSession(page);
-  try {
-    await cdp.send('Accessibility.enable');
-    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
-    const bad = [];
-    for (const n of nodes) {
-      const role = String(n.role?.value ?? '').toLowerCase();
-      if (n.ignored || !CONTROL_ROLES.has(role)) continue;
-      if (String(n.name?.value ?? '').trim() !== '') continue;
-      let what = `${role} (no DOM node)`;
-      if (n.backendDOMNodeId) {
-        const { node } = await cdp.send('DOM.describeNode', { backendNodeId: n.backendDOMNodeId });
-        const attrs = node.attributes ?? [];
-        const cls = attrs[attrs.indexOf('class') + 1];
-        what = `${role} <${node.localName}${attrs.includes('class') ? ` class="${cls}"` : ''}>`;
-      }
-      bad.push(what);
-    }
-    return bad;
-  } finally {
-    await cdp.detach();
-  }
-}
 
 async function assertAllNamed(page, where) {
   assert.deepEqual(await unnamedControls(page), [], `controls without an accessible name: ${where}`);

@@ -40,6 +40,7 @@ describe('calendar feed', () => {
     const input = section.getByLabel('Calendar link');
     await input.waitFor();
     const link = await input.inputValue();
+    // `<owner>.<random>`: feed tokens name their owner, here owner 1 (docs/accounts.md).
     assert.match(link, new RegExp(`^${host.url}/api/calendar\\.ics\\?token=1\\.[0-9a-f]{64}$`));
     assert.ok(!link.includes('e2e-api-token'), 'the feed link is not the API token');
     const webcal = await section.getByRole('link', { name: 'open it in your calendar app' }).getAttribute('href');

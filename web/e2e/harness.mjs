@@ -190,3 +190,39 @@ export async function goOffline(context) {
 export async function goOnline(context) {
   await context.unroute('**/api/**');
 }
+
+// Roles a person operates; each needs a name a screen reader can announce.
+const CONTROL_ROLES = new Set([
+  'button', 'link', 'checkbox', 'radio', 'switch', 'textbox', 'searchbox', 'combobox',
+  'listbox', 'spinbutton', 'slider', 'tab', 'menuitem', 'popupbutton',
+]);
+
+/**
+ * The controls Chromium's accessibility tree exposes without a name. The tree is what
+ * assistive technology reads: it leaves out what is not rendered (display: none) and
+ * computes names from aria-label, aria-labelledby, content, title and alt as the browser does.
+ */
+export async function unnamedControls(page) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('Accessibility.enable');
+    const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+    const bad = [];
+    for (const n of nodes) {
+      const role = String(n.role?.value ?? '').toLowerCase();
+      if (n.ignored || !CONTROL_ROLES.has(role)) continue;
+      if (String(n.name?.value ?? '').trim() !== '') continue;
+      let what = `${role} (no DOM node)`;
+      if (n.backendDOMNodeId) {
+        const { node } = await cdp.send('DOM.describeNode', { backendNodeId: n.backendDOMNodeId });
+        const attrs = node.attributes ?? [];
+        const cls = attrs[attrs.indexOf('class') + 1];
+        what = `${role} <${node.localName}${attrs.includes('class') ? ` class="${cls}"` : ''}>`;
+      }
+      bad.push(what);
+    }
+    return bad;
+  } finally {
+    await cdp.detach();
+  }
+}

@@ -1,20 +1,32 @@
-import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './app/App';
-import { EngineContext } from './app/sync-context';
+import { fetchAuthState, type AuthState } from './auth/api';
+import { rememberAuth, rememberedAuth } from './auth/device';
+import { Root } from './app/Root';
 import { applyTheme, chosenTheme, systemTheme } from './app/theme';
 import { currentBuild, noteBuild } from './app/update';
-import { SyncEngine } from './sync/engine';
-import { migrateOldData } from './sync/migration';
-import { openLocalStore } from './sync/store';
-import { Transport, localStorageTokens } from './sync/transport';
+import { memoryTokens, Transport } from './sync/transport';
 import './styles.css';
+
+/**
+ * Accounts or not, and who is signed in. With the server down, what this device saw
+ * last: the same person's copy then opens as it would have.
+ */
+async function authState(): Promise<AuthState> {
+  const remembered = rememberedAuth();
+  try {
+    const state = await fetchAuthState(new Transport('', memoryTokens()));
+    rememberAuth(state);
+    return state;
+  } catch {
+    return { mode: remembered?.mode ?? 'none', setupRequired: false, account: remembered?.account ?? null };
+  }
+}
 
 async function boot() {
   applyTheme(chosenTheme() ?? systemTheme());
-  const store = await openLocalStore();
-  const engine = new SyncEngine(store, new Transport('', localStorageTokens()), { autoPull: true });
-  await engine.load();
+  // Who was here last (before this start's answer replaces it): their kept edits wait for them.
+  const remembered = rememberedAuth()?.account ?? null;
+  const state = await authState();
 
   // Decided once per start, outside React (StrictMode runs initialisers twice).
   let storage: Storage | undefined;
@@ -25,21 +37,7 @@ async function boot() {
   }
   const updated = noteBuild(currentBuild(), storage);
 
-  createRoot(document.getElementById('root')!).render(
-    <StrictMode>
-      <EngineContext.Provider value={engine}>
-        <App updated={updated} />
-      </EngineContext.Provider>
-    </StrictMode>,
-  );
-
-  // The old app's localStorage data moves over once the server has answered.
-  const unsubscribe = engine.subscribe(() => {
-    if (!engine.getSnapshot().reachedServer) return;
-    unsubscribe();
-    void migrateOldData(engine, localStorage);
-  });
-  engine.start();
+  createRoot(document.getElementById('root')!).render(<Root initial={state} remembered={remembered} updated={updated} />);
 
   // The app shell is kept by a service worker so a reload works with the server down.
   // Registering also checks sw.js for a new version, bypassing the HTTP cache, so the

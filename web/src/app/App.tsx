@@ -1,6 +1,13 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Course } from '../api/types';
 import { CourseDialog } from '../course/CourseDialog';
+import { AccountMenu } from '../auth/AccountMenu';
+import { AccountPage } from '../auth/AccountPage';
+import { inviteTokenFromLocation } from '../auth/api';
+import { PeoplePage } from '../auth/PeoplePage';
+import { useSession } from '../auth/session-context';
+import { SessionEndedDialog } from '../auth/SessionEndedDialog';
+import { TeamPage } from '../auth/TeamPage';
 import { Dashboard } from '../dashboard/Dashboard';
 import { DataView } from '../import/DataView';
 import { Library } from '../library/Library';
@@ -13,12 +20,20 @@ import { TokenDialog } from './TokenDialog';
 import { useTheme } from './theme';
 import { UiContext, type ConfirmRequest, type Ui } from './ui-context';
 
-type View = 'dashboard' | 'library' | 'data';
+type View = 'dashboard' | 'library' | 'data' | 'team' | 'people' | 'account';
 
-function viewFromHash(): View {
+/** Which views this person has: the account pages only with accounts, People only for admins. */
+function allowedViews(session: { account: { isAdmin: boolean } } | null): View[] {
+  const views: View[] = ['dashboard', 'library', 'data'];
+  if (session) views.push('team', 'account');
+  if (session?.account.isAdmin) views.push('people');
+  return views;
+}
+
+function viewFromHash(allowed: View[]): View {
   const h = location.hash.replace(/^#\/?/, '');
   if (courseFromHash()) return 'library';
-  return h === 'library' || h === 'data' ? h : 'dashboard';
+  return (allowed as string[]).includes(h) ? (h as View) : 'dashboard';
 }
 
 /** `#/course/<id>`: the link the calendar feed gives each course. */
@@ -30,8 +45,10 @@ function courseFromHash(): string | null {
 /** `updated`: this start runs a new version of the app (see app/update.ts). */
 export function App({ updated = false }: { updated?: boolean }) {
   const engine = useEngine();
+  const session = useSession();
+  const allowed = useMemo(() => allowedViews(session), [session]);
   const { courses, notices } = useSync();
-  const [view, setView] = useState<View>(viewFromHash);
+  const [view, setView] = useState<View>(() => viewFromHash(allowed));
   const [filter, setFilter] = useState<LibraryFilter>(DEFAULT_FILTER);
   const [theme, chooseTheme] = useTheme();
   const [editing, setEditing] = useState<{ open: boolean; course: Course | null }>({ open: false, course: null });
@@ -44,12 +61,12 @@ export function App({ updated = false }: { updated?: boolean }) {
 
   useEffect(() => {
     const onHash = () => {
-      setView(viewFromHash());
+      setView(viewFromHash(allowed));
       setLinkedCourse(courseFromHash());
     };
     window.addEventListener('hashchange', onHash);
     return () => window.removeEventListener('hashchange', onHash);
-  }, []);
+  }, [allowed]);
 
   // A course link opens that course once it is in the local copy (at once on a
   // device that has it, after the first pull on a new one).
@@ -75,6 +92,20 @@ export function App({ updated = false }: { updated?: boolean }) {
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), 5000);
   }, []);
 
+  // An invite link opened while signed in (on arrival or in this tab): it is for someone new.
+  const signedInAs = session?.account.username ?? null;
+  useEffect(() => {
+    if (!signedInAs) return;
+    const check = () => {
+      if (!inviteTokenFromLocation()) return;
+      history.replaceState(null, '', '/#/dashboard');
+      toast(`You are signed in as ${signedInAs}. To use the invite link for a new account, sign out and open it again.`);
+    };
+    check();
+    window.addEventListener('hashchange', check);
+    return () => window.removeEventListener('hashchange', check);
+  }, [signedInAs, toast]);
+
   const ui: Ui = useMemo(
     () => ({
       edit: (course) => setEditing({ open: true, course }),
@@ -97,6 +128,12 @@ export function App({ updated = false }: { updated?: boolean }) {
     { id: 'library', label: 'Library', icon: 'book' },
     { id: 'data', label: 'Import & export', icon: 'data' },
   ];
+  // On phones these live in the account menu; the bottom bar keeps its three places.
+  const sideNav: { id: View; label: string; icon: string }[] = [
+    ...nav,
+    ...(session ? [{ id: 'team' as View, label: 'Team', icon: 'users' }] : []),
+    ...(session?.account.isAdmin ? [{ id: 'people' as View, label: 'People', icon: 'users' }] : []),
+  ];
 
   return (
     <UiContext.Provider value={ui}>
@@ -113,7 +150,7 @@ export function App({ updated = false }: { updated?: boolean }) {
           </div>
           <nav aria-label="Main">
             <ul className="nav-list">
-              {nav.map((n) => (
+              {sideNav.map((n) => (
                 <li key={n.id}>
                   <a href={`#/${n.id}`} className={`nav-item ${view === n.id ? 'active' : ''}`} aria-current={view === n.id ? 'page' : undefined} onClick={(e) => { e.preventDefault(); if (n.id === 'library') setFilter((f) => ({ ...f, category: null })); go(n.id); }}>
                     <Icon name={n.icon} /> {n.label}
@@ -151,18 +188,23 @@ export function App({ updated = false }: { updated?: boolean }) {
             </div>
             <span className="spacer" />
             <SyncIndicator />
+            {session && <SessionEndedDialog />}
             <button type="button" className="icon-btn" onClick={() => chooseTheme(theme === 'dark' ? 'light' : 'dark')} aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'} title="Toggle theme">
               <Icon name={theme === 'dark' ? 'sun' : 'moon'} />
             </button>
             <button type="button" className="btn primary add-top" onClick={() => ui.edit(null)}>
               <Icon name="plus" /> <span className="hide-sm">Add course</span>
             </button>
+            {session && <AccountMenu go={go} />}
           </header>
 
           <main id="main" ref={main} tabIndex={-1}>
             {view === 'dashboard' && <Dashboard openLibrary={openLibrary} />}
             {view === 'library' && <Library filter={filter} setFilter={setFilter} />}
             {view === 'data' && <DataView />}
+            {view === 'team' && session && <TeamPage />}
+            {view === 'people' && session?.account.isAdmin && <PeoplePage />}
+            {view === 'account' && session && <AccountPage />}
           </main>
         </div>
       </div>
@@ -191,7 +233,7 @@ export function App({ updated = false }: { updated?: boolean }) {
           setConfirmReq(null);
         }}
       />
-      <TokenDialog />
+      {!session && <TokenDialog />}
 
       <div className="toasts" aria-live="polite">
         {showUpdated && (

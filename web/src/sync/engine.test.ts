@@ -272,4 +272,33 @@ describe('auth', () => {
     expect(server.courses.has('a')).toBe(true);
     expect(engine.getSnapshot().state).toBe('synced');
   });
+
+  it('keeps the queue through an ended session and sends it once resumed (a new session cookie)', async () => {
+    const server = new FakeServer();
+    const { engine } = await device(server);
+    server.token = 'old-session-gone';
+    await engine.upsert(course('a'));
+    await engine.flush();
+    expect(engine.getSnapshot().state).toBe('auth');
+    // Nothing goes out while signed out, whatever triggers a round.
+    const before = server.requests.length;
+    await engine.syncNow();
+    expect(server.requests.length).toBe(before);
+    expect(engine.getSnapshot().pending).toBe(1);
+    server.token = null;
+    engine.resume();
+    await engine.idle();
+    await engine.flush();
+    expect(server.courses.has('a')).toBe(true);
+    expect(engine.getSnapshot().state).toBe('synced');
+  });
+
+  it('does nothing more once closed', async () => {
+    const server = new FakeServer();
+    const { engine } = await device(server);
+    await engine.upsert(course('a'));
+    await engine.close();
+    await engine.syncNow();
+    expect(server.requests.length).toBe(0);
+  });
 });

@@ -66,6 +66,7 @@ export class SyncEngine {
   private notices: Notice[] = [];
   private offline = false;
   private needsAuth = false;
+  private closed = false;
   private transientError: string | null = null;
   private inFlight = 0;
   private loaded = false;
@@ -142,6 +143,15 @@ export class SyncEngine {
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.pullTimer = this.debounceTimer = this.retryTimer = null;
+  }
+
+  /** Stops and lets go of the local store (another account's copy is opened next). */
+  async close(): Promise<void> {
+    this.stop();
+    this.closed = true;
+    this.listeners.clear();
+    await this.lock;
+    this.store.close();
   }
 
   /** Resolves once every write issued so far reached the local store and queued work settled. */
@@ -239,6 +249,11 @@ export class SyncEngine {
 
   setToken(token: string): void {
     this.transport.tokens.set(token.trim() || null);
+    this.resume();
+  }
+
+  /** Signed in again (a new session cookie): the queue kept meanwhile goes out now. */
+  resume(): void {
     this.needsAuth = false;
     for (const e of this.queue.values()) if (e.failed) delete e.failed;
     this.emit();
@@ -248,7 +263,8 @@ export class SyncEngine {
   // ---- talking to the server ---------------------------------------------------
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lock.then(fn, fn);
+    const guarded = (): Promise<T> => (this.closed ? Promise.resolve(undefined as T) : fn());
+    const run = this.lock.then(guarded, guarded);
     this.lock = run.catch(() => undefined);
     return run;
   }

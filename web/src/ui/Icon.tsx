@@ -21,6 +21,9 @@ const PATHS: Record<string, string> = {
   x: 'M6 6l12 12M18 6L6 18',
   more: 'M5 12h.01M12 12h.01M19 12h.01',
   retry: 'M20 12a8 8 0 11-2.34-5.66M20 4v4h-4',
+  user: 'M12 12a4 4 0 100-8 4 4 0 000 8zM4 21a8 8 0 0116 0',
+  users: 'M9 11a4 4 0 100-8 4 4 0 000 8zM1 21a8 8 0 0116 0M16 3.5a4 4 0 010 7M19 14a7 7 0 014 7',
+  exit: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',
 };
 
 export function Icon({ name, filled = false, size = 18 }: { name: keyof typeof PATHS | string; filled?: boolean; size?: number }) {
