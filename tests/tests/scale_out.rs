@@ -2,7 +2,8 @@
 //! one real PostgreSQL database, over real HTTP. Any replica answers any request,
 //! the change feed stays exact with writers on every replica, a replica killed
 //! mid-write loses nothing it acknowledged, and a database outage is a prompt 503
-//! that heals without a restart.
+//! that heals without a restart. With accounts, a session and the sign-in throttle
+//! made on one replica hold on every other.
 
 use integration::postgres::{self, Postgres};
 use integration::suite::{Api, course, rev_of};
@@ -17,9 +18,19 @@ use std::time::{Duration, Instant};
 
 /// `n` replicas on a new database of `pg`.
 fn replicas(pg: &Postgres, n: usize) -> Vec<Api<HostClient>> {
+    replicas_with(pg, n, &[])
+}
+
+/// `n` replicas on a new database of `pg`, with more Spin variables.
+fn replicas_with(pg: &Postgres, n: usize, more: &[(&str, &str)]) -> Vec<Api<HostClient>> {
     let url = pg.create_database();
     let host = pg.host_entry();
-    let env = spin_variable_env(&[("database_url", &url), ("database_host", &host)]);
+    let mut variables = vec![
+        ("database_url", url.as_str()),
+        ("database_host", host.as_str()),
+    ];
+    variables.extend_from_slice(more);
+    let env = spin_variable_env(&variables);
     (0..n)
         .map(|_| {
             start_api(HostOptions {
@@ -371,4 +382,88 @@ fn a_database_outage_is_a_503_with_retry_after_and_heals_without_a_restart() {
     }
     let w = apis[1].put("/api/courses/c2", &course("c2", "After"));
     assert_eq!(w.status, 201, "{}", w.text());
+}
+
+/// One request as a browser page of the app sends it, with the session cookie.
+fn as_person(
+    api: &Api<HostClient>,
+    cookie: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Json>,
+) -> Resp {
+    let bytes = body.map(Json::to_string);
+    let mut headers = vec![("cookie", cookie), ("sec-fetch-site", "same-origin")];
+    if bytes.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
+    api.raw(method, path, &headers, bytes.as_deref().map(str::as_bytes))
+}
+
+fn sign_in(api: &Api<HostClient>, username: &str, password: &str) -> Resp {
+    let body = json!({"username": username, "password": password}).to_string();
+    api.raw(
+        "POST",
+        "/api/auth/sign-in",
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    )
+}
+
+#[test]
+fn sessions_and_the_sign_in_throttle_hold_across_replicas() {
+    let Some(pg) = shared_pg() else { return };
+    let fleet = replicas_with(pg, 2, &[("auth", "accounts")]);
+    let (a, b) = (&fleet[0], &fleet[1]);
+    let password = "replicated passphrase";
+    let body = json!({"username": "ada", "password": password}).to_string();
+    let setup = a.raw(
+        "POST",
+        "/api/auth/setup",
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(setup.status, 201, "{}", setup.text());
+    // The first step is taken once for the fleet, not once per replica.
+    let again = b.raw(
+        "POST",
+        "/api/auth/setup",
+        &[("content-type", "application/json")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(again.status, 409, "{}", again.text());
+    let cookie = setup
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .expect("a session cookie");
+
+    // A session made on one replica is good on the other, for reads and writes.
+    let put = as_person(
+        b,
+        &cookie,
+        "PUT",
+        "/api/courses/c1",
+        Some(&course("c1", "Rust")),
+    );
+    assert_eq!(put.status, 201, "{}", put.text());
+    let list = as_person(a, &cookie, "GET", "/api/courses", None);
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()[0]["title"], "Rust");
+
+    // Signing out on one replica ends the session on every replica.
+    let out = as_person(a, &cookie, "POST", "/api/auth/sign-out", None);
+    assert_eq!(out.status, 200, "{}", out.text());
+    let gone = as_person(b, &cookie, "GET", "/api/courses", None);
+    assert_eq!(gone.status, 401, "{}", gone.text());
+
+    // Failures counted on one replica lock the account on the other.
+    for i in 0..5 {
+        let r = sign_in(if i % 2 == 0 { a } else { b }, "ada", "not the password");
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.text());
+    }
+    for replica in [a, b] {
+        let r = sign_in(replica, "ada", password);
+        assert_eq!(r.status, 429, "{}", r.text());
+        assert!(r.header("retry-after").is_some());
+    }
 }
