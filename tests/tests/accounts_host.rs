@@ -401,6 +401,54 @@ pub fn repeated_failures_from_one_address_are_throttled(t: &dyn Target) {
     assert!(r.header("retry-after").is_some());
 }
 
+/// Behind a proxy the peer is the proxy: with `trusted_proxy_hops` the address
+/// limit reads the client from `X-Forwarded-For`, as far to the right as the
+/// operator's proxies wrote it, so one client's guessing does not lock out the
+/// others behind the same proxy, and a client cannot dodge it by writing the header.
+pub fn behind_a_trusted_proxy_the_address_limit_counts_each_client(t: &dyn Target) {
+    let api = start_with(t, &[("auth", "accounts"), ("trusted_proxy_hops", "1")]);
+    let r = send(
+        &api,
+        &Who::Nobody,
+        "POST",
+        "/api/auth/setup",
+        Some(&creds("admin", ADMIN_PW)),
+        &[],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let via_proxy = |client: &'static str, forged: &'static str, username: &str, pw: &str| {
+        let forwarded = format!("{forged}, {client}");
+        send(
+            &api,
+            &Who::Nobody,
+            "POST",
+            "/api/auth/sign-in",
+            Some(&creds(username, pw)),
+            &[("x-forwarded-for", forwarded.as_str())],
+        )
+    };
+    for i in 0..20 {
+        // A new forged left part each time: it must not reset the count.
+        let forged = if i % 2 == 0 { "192.0.2.1" } else { "192.0.2.2" };
+        let r = via_proxy(
+            "198.51.100.7",
+            forged,
+            &format!("guess{i}"),
+            "wrong password",
+        );
+        assert_eq!(code(&r), (401, "invalid_credentials".into()), "attempt {i}");
+    }
+    let locked = via_proxy("198.51.100.7", "192.0.2.3", "admin", ADMIN_PW);
+    assert_eq!(code(&locked), (429, "too_many_attempts".into()));
+    let other = via_proxy("198.51.100.8", "192.0.2.1", "admin", ADMIN_PW);
+    assert_eq!(
+        other.status,
+        200,
+        "another client behind the proxy: {}",
+        other.text()
+    );
+}
+
 pub fn an_invitation_is_single_use_and_admin_made(t: &dyn Target) {
     let (api, admin) = with_admin(t);
     let inv = send(
@@ -1264,6 +1312,7 @@ macro_rules! every_scenario {
             a_cookie_write_from_another_site_is_refused,
             repeated_failures_for_one_username_are_throttled,
             repeated_failures_from_one_address_are_throttled,
+            behind_a_trusted_proxy_the_address_limit_counts_each_client,
             an_invitation_is_single_use_and_admin_made,
             admin_routes_are_for_the_admin_only,
             disabling_and_removing_end_access,

@@ -236,7 +236,7 @@ fn invalid_credentials() -> ApiError {
 
 fn sign_in(b: &impl Backend, req: &Request) -> ApiResult<Response> {
     let (username, password) = credentials(req)?;
-    let subjects = throttle::subjects(&username, req);
+    let subjects = throttle::subjects(b, &username, req);
     throttle::check(b, &subjects)?;
     let account = records::by_username(b, &username)?.filter(|a| !a.disabled);
     let ok = passwords::verify(account.as_ref().map(|a| a.password.as_str()), &password)?;
@@ -312,7 +312,7 @@ fn change_password(b: &impl Backend, req: &Request, access: &Access) -> ApiResul
         ));
     }
     // A stolen session must not become a way to guess the password at full speed.
-    let subjects = throttle::subjects(&who.account.username, req);
+    let subjects = throttle::subjects(b, &who.account.username, req);
     throttle::check(b, &subjects)?;
     if !passwords::verify(Some(&who.account.password), current)? {
         throttle::record_failure(b, &subjects)?;

@@ -54,10 +54,25 @@ pub fn retry_after_secs(state: Option<State>, now: i64) -> Option<i64> {
     (s.locked_until_ms > now).then(|| (s.locked_until_ms - now + 999) / 1000)
 }
 
-/// The client's address from `spin-client-addr` (set by Spin and tracker-host,
-/// which drop any client-sent `spin-*` header), without the port.
-pub fn client_address(req: &Request) -> Option<String> {
-    let raw = req.header("spin-client-addr")?.trim();
+/// The variable naming how many proxies in front of the app append to
+/// `X-Forwarded-For` (0, the default: none is trusted).
+pub const PROXY_HOPS_VARIABLE: &str = "trusted_proxy_hops";
+const MAX_PROXY_HOPS: usize = 8;
+
+/// How many `X-Forwarded-For` entries, counted from the right, the operator's own
+/// proxies wrote. Unreadable or nonsense values trust none: the limit then falls
+/// on the proxy's address, which only makes it stricter.
+pub fn proxy_hops(b: &impl Backend) -> usize {
+    b.variable(PROXY_HOPS_VARIABLE)
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map_or(0, |n| n.min(MAX_PROXY_HOPS))
+}
+
+/// An address without its port and brackets, lower-case.
+fn bare_address(raw: &str) -> Option<String> {
+    let raw = raw.trim();
     let host = if let Some(rest) = raw.strip_prefix('[') {
         rest.split(']').next()?
     } else if raw.matches(':').count() == 1 {
@@ -68,10 +83,27 @@ pub fn client_address(req: &Request) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// The client's address. Without trusted proxies it is `spin-client-addr` (set by
+/// Spin and tracker-host, which drop any client-sent `spin-*` header). Behind
+/// `hops` proxies, each appends the address it saw to `X-Forwarded-For`, so the
+/// client is the `hops`-th entry from the right; entries further left were
+/// written by the client and could be anything.
+pub fn client_address(req: &Request, hops: usize) -> Option<String> {
+    if hops > 0
+        && let Some(list) = req.header("x-forwarded-for")
+    {
+        let entries: Vec<&str> = list.split(',').map(str::trim).collect();
+        if let Some(entry) = entries.len().checked_sub(hops).and_then(|i| entries.get(i)) {
+            return bare_address(entry);
+        }
+    }
+    bare_address(req.header("spin-client-addr")?)
+}
+
 /// The subjects an attempt counts against, with their limits.
-pub fn subjects(username: &str, req: &Request) -> Vec<(String, i64)> {
+pub fn subjects(b: &impl Backend, username: &str, req: &Request) -> Vec<(String, i64)> {
     let mut out = vec![(format!("user:{username}"), USER_LIMIT)];
-    if let Some(addr) = client_address(req) {
+    if let Some(addr) = client_address(req, proxy_hops(b)) {
         out.push((format!("addr:{addr}"), ADDRESS_LIMIT));
     }
     out
@@ -192,11 +224,27 @@ mod tests {
     fn client_addresses_lose_their_port() {
         let with = |v: &str| Request::new("POST", "/").with_header("spin-client-addr", v);
         assert_eq!(
-            client_address(&with("127.0.0.1:5000")).as_deref(),
+            client_address(&with("127.0.0.1:5000"), 0).as_deref(),
             Some("127.0.0.1")
         );
-        assert_eq!(client_address(&with("[::1]:5000")).as_deref(), Some("::1"));
-        assert_eq!(client_address(&with("::1")).as_deref(), Some("::1"));
-        assert_eq!(client_address(&Request::new("GET", "/")), None);
+        assert_eq!(
+            client_address(&with("[::1]:5000"), 0).as_deref(),
+            Some("::1")
+        );
+        assert_eq!(client_address(&with("::1"), 0).as_deref(), Some("::1"));
+        assert_eq!(client_address(&Request::new("GET", "/"), 0), None);
+    }
+
+    #[test]
+    fn behind_trusted_proxies_the_client_is_counted_from_the_right() {
+        let req = Request::new("POST", "/")
+            .with_header("spin-client-addr", "10.0.0.9:4000")
+            .with_header("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.5");
+        // Untrusted, the header is the client's own word: the peer counts.
+        assert_eq!(client_address(&req, 0).as_deref(), Some("10.0.0.9"));
+        assert_eq!(client_address(&req, 1).as_deref(), Some("10.0.0.5"));
+        assert_eq!(client_address(&req, 2).as_deref(), Some("203.0.113.7"));
+        // More hops than entries: the request did not come the configured way.
+        assert_eq!(client_address(&req, 4).as_deref(), Some("10.0.0.9"));
     }
 }
