@@ -8,7 +8,7 @@
 //! SQLite can show (expiry, by editing the stored times) is at the end.
 
 use integration::HostOptions;
-use integration::suite::{Api, Resp, Target, error_of, start_with};
+use integration::suite::{Api, Client, Resp, Target, error_of, start_with};
 use integration::targets::host::start_api;
 use integration::targets::{
     HostTarget, PostgresTarget, SpinPostgresTarget, SpinTarget, spin_variable_env,
@@ -41,8 +41,8 @@ fn headers_for<'a>(who: &'a Who, extra: &[(&'a str, &'a str)]) -> Vec<(String, S
     h
 }
 
-fn send(
-    api: &Api,
+fn send<C: Client>(
+    api: &Api<C>,
     who: &Who,
     method: &str,
     path: &str,
@@ -58,7 +58,7 @@ fn send(
     api.raw(method, path, &refs, bytes.as_deref())
 }
 
-fn get(api: &Api, who: &Who, path: &str) -> Resp {
+fn get<C: Client>(api: &Api<C>, who: &Who, path: &str) -> Resp {
     send(api, who, "GET", path, None, &[])
 }
 
@@ -102,7 +102,7 @@ fn with_admin(t: &dyn Target) -> (Api, Who) {
 }
 
 /// An invitation accepted by `username`: their id and signed-in cookie.
-fn invite_member(api: &Api, admin: &Who, username: &str) -> (i64, Who) {
+fn invite_member<C: Client>(api: &Api<C>, admin: &Who, username: &str) -> (i64, Who) {
     let inv = send(
         api,
         admin,
@@ -1645,4 +1645,82 @@ fn accounts_move_to_postgres_with_the_store() {
         &creds("carol", MEMBER_PW).to_string(),
     );
     assert_eq!(r.json()["account"]["id"], 3, "{}", r.text());
+}
+
+#[test]
+fn switching_an_instance_to_accounts_gives_its_library_to_the_first_account() {
+    // A single-user instance with courses, a tombstone, a setting and a feed link.
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut before = start_api(HostOptions {
+        data_dir: Some(data.path().to_path_buf()),
+        ..HostOptions::default()
+    });
+    for (id, title) in [("a", "Kept"), ("b", "Deleted later")] {
+        let r = before.put(&format!("/api/courses/{id}"), &json!({"title": title}));
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    assert_eq!(before.delete("/api/courses/b").status, 200);
+    let goal = before.put("/api/settings/monthly_goal", &json!({"value": 7}));
+    assert_eq!(goal.status, 200, "{}", goal.text());
+    let feed = before.request("POST", "/api/calendar/token", &[], None);
+    assert_eq!(feed.status, 201, "{}", feed.text());
+    let feed_token = feed.json()["token"].as_str().unwrap_or_default().to_owned();
+    let history = before.replay(100);
+    let etag = before.get("/api/courses").header("etag");
+    before.client.host.stop();
+
+    // The same data dir with accounts on: nothing is readable before setup.
+    let after = start_api(HostOptions {
+        data_dir: Some(data.path().to_path_buf()),
+        env: spin_variable_env(ACCOUNTS),
+        ..HostOptions::default()
+    });
+    assert_eq!(
+        code(&get(&after, &Who::Nobody, "/api/courses")),
+        (401, "sign_in_required".into())
+    );
+    let setup = send(
+        &after,
+        &Who::Nobody,
+        "POST",
+        "/api/auth/setup",
+        Some(&creds("admin", ADMIN_PW)),
+        &[],
+    );
+    assert_eq!(setup.status, 201, "{}", setup.text());
+    let admin = Who::Cookie(cookie_of(&setup));
+    let courses = get(&after, &admin, "/api/courses");
+    assert_eq!(courses.header("etag"), etag, "the same revision");
+    let titles: Vec<Json> = courses
+        .json()
+        .as_array()
+        .map(|a| a.iter().map(|c| c["title"].clone()).collect())
+        .unwrap_or_default();
+    assert_eq!(titles, vec![json!("Kept")]);
+    let changes = get(&after, &admin, "/api/changes?since=0&limit=100").json();
+    assert_eq!(changes["deleted"], json!(["b"]), "the tombstone too");
+    assert_eq!(
+        changes["courses"].as_array().map(Vec::len),
+        Some(history.len())
+    );
+    assert_eq!(
+        get(&after, &admin, "/api/settings/monthly_goal").json()["value"],
+        json!(7)
+    );
+    let ics = after.raw(
+        "GET",
+        &format!("/api/calendar.ics?token={feed_token}"),
+        &[],
+        None,
+    );
+    assert_eq!(ics.status, 200, "the feed link made before still works");
+
+    // The next person starts empty.
+    let (_, member) = invite_member(&after, &admin, "bea");
+    assert_eq!(get(&after, &member, "/api/courses").json(), json!([]));
+    assert_eq!(
+        get(&after, &member, "/api/settings/monthly_goal").json()["value"],
+        json!(2),
+        "the default goal, not the admin's"
+    );
 }
