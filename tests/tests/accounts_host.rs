@@ -58,6 +58,18 @@ fn send<C: Client>(
     api.raw(method, path, &refs, bytes.as_deref())
 }
 
+fn post<C: Client>(api: &Api<C>, who: &Who, path: &str, body: &Json) -> Resp {
+    send(api, who, "POST", path, Some(body), &[])
+}
+
+fn put<C: Client>(api: &Api<C>, who: &Who, path: &str, body: &Json) -> Resp {
+    send(api, who, "PUT", path, Some(body), &[])
+}
+
+fn patch<C: Client>(api: &Api<C>, who: &Who, path: &str, body: &Json) -> Resp {
+    send(api, who, "PATCH", path, Some(body), &[])
+}
+
 fn get<C: Client>(api: &Api<C>, who: &Who, path: &str) -> Resp {
     send(api, who, "GET", path, None, &[])
 }
@@ -88,38 +100,39 @@ fn start(t: &dyn Target) -> Api {
 /// A server with its admin (account 1, `admin`) signed in.
 fn with_admin(t: &dyn Target) -> (Api, Who) {
     let api = start(t);
-    let r = send(
-        &api,
+    let who = set_up_admin(&api);
+    (api, who)
+}
+
+/// The first account (`admin`), signed in.
+fn set_up_admin<C: Client>(api: &Api<C>) -> Who {
+    let r = post(
+        api,
         &Who::Nobody,
-        "POST",
         "/api/auth/setup",
-        Some(&creds("admin", ADMIN_PW)),
-        &[],
+        &creds("admin", ADMIN_PW),
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let who = Who::Cookie(cookie_of(&r));
-    (api, who)
+    Who::Cookie(cookie_of(&r))
+}
+
+/// A new personal API token of `who`, as a credential.
+fn new_token<C: Client>(api: &Api<C>, who: &Who, name: &str) -> Who {
+    let r = post(api, who, "/api/auth/tokens", &json!({ "name": name }));
+    assert_eq!(r.status, 201, "{}", r.text());
+    Who::Token(r.json()["token"].as_str().unwrap_or_default().to_owned())
 }
 
 /// An invitation accepted by `username`: their id and signed-in cookie.
 fn invite_member<C: Client>(api: &Api<C>, admin: &Who, username: &str) -> (i64, Who) {
-    let inv = send(
-        api,
-        admin,
-        "POST",
-        "/api/admin/invites",
-        Some(&json!({})),
-        &[],
-    );
+    let inv = post(api, admin, "/api/admin/invites", &json!({}));
     assert_eq!(inv.status, 201, "{}", inv.text());
     let token = inv.json()["token"].as_str().unwrap_or_default().to_owned();
-    let r = send(
+    let r = post(
         api,
         &Who::Nobody,
-        "POST",
         &format!("/api/auth/invites/{token}/accept"),
-        Some(&creds(username, MEMBER_PW)),
-        &[],
+        &creds(username, MEMBER_PW),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json()["account"]["id"].as_i64().unwrap_or_default();
@@ -127,13 +140,11 @@ fn invite_member<C: Client>(api: &Api<C>, admin: &Who, username: &str) -> (i64, 
 }
 
 fn sign_in(api: &Api, username: &str, password: &str) -> Resp {
-    send(
+    post(
         api,
         &Who::Nobody,
-        "POST",
         "/api/auth/sign-in",
-        Some(&creds(username, password)),
-        &[],
+        &creds(username, password),
     )
 }
 
@@ -146,13 +157,11 @@ pub fn setup_happens_once_and_signs_the_admin_in(t: &dyn Target) {
         state,
         json!({"mode": "accounts", "setupRequired": true, "account": null})
     );
-    let r = send(
+    let r = post(
         &api,
         &Who::Nobody,
-        "POST",
         "/api/auth/setup",
-        Some(&creds("Admin", ADMIN_PW)),
-        &[],
+        &creds("Admin", ADMIN_PW),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
@@ -169,13 +178,11 @@ pub fn setup_happens_once_and_signs_the_admin_in(t: &dyn Target) {
     assert_eq!(token.len(), 64, "256 bits as hex: {token}");
     let admin = Who::Cookie(value);
 
-    let again = send(
+    let again = post(
         &api,
         &Who::Nobody,
-        "POST",
         "/api/auth/setup",
-        Some(&creds("other", ADMIN_PW)),
-        &[],
+        &creds("other", ADMIN_PW),
     );
     assert_eq!(code(&again), (409, "setup_done".into()));
     let state = get(&api, &admin, "/api/auth/state").json();
@@ -239,13 +246,11 @@ pub fn a_failed_sign_in_answers_the_same_for_every_reason(t: &dyn Target) {
     let (member_id, _) = invite_member(&api, &admin, "bob");
     let wrong = sign_in(&api, "admin", "not the password");
     let unknown = sign_in(&api, "nobody", "not the password");
-    let r = send(
+    let r = patch(
         &api,
         &admin,
-        "PATCH",
         &format!("/api/admin/accounts/{member_id}"),
-        Some(&json!({"disabled": true})),
-        &[],
+        &json!({"disabled": true}),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let disabled = sign_in(&api, "bob", MEMBER_PW);
@@ -262,14 +267,7 @@ pub fn a_failed_sign_in_answers_the_same_for_every_reason(t: &dyn Target) {
 
 pub fn a_session_survives_a_restart(t: &dyn Target) {
     let (mut api, admin) = with_admin(t);
-    let r = send(
-        &api,
-        &admin,
-        "PUT",
-        "/api/courses/kept",
-        Some(&json!({"title": "Kept"})),
-        &[],
-    );
+    let r = put(&api, &admin, "/api/courses/kept", &json!({"title": "Kept"}));
     assert_eq!(r.status, 201, "{}", r.text());
     api.restart();
     let r = get(&api, &admin, "/api/courses/kept");
@@ -346,15 +344,7 @@ pub fn a_cookie_write_from_another_site_is_refused(t: &dyn Target) {
     );
     assert_eq!(code(&r), (403, "cross_site".into()));
     // A personal token is not a browser credential: it is exempt.
-    let tok = send(
-        &api,
-        &admin,
-        "POST",
-        "/api/auth/tokens",
-        Some(&json!({"name": "ci"})),
-        &[],
-    );
-    let token = Who::Token(tok.json()["token"].as_str().unwrap_or_default().to_owned());
+    let token = new_token(&api, &admin, "ci");
     let r = send(
         &api,
         &token,
@@ -407,15 +397,7 @@ pub fn repeated_failures_from_one_address_are_throttled(t: &dyn Target) {
 /// others behind the same proxy, and a client cannot dodge it by writing the header.
 pub fn behind_a_trusted_proxy_the_address_limit_counts_each_client(t: &dyn Target) {
     let api = start_with(t, &[("auth", "accounts"), ("trusted_proxy_hops", "1")]);
-    let r = send(
-        &api,
-        &Who::Nobody,
-        "POST",
-        "/api/auth/setup",
-        Some(&creds("admin", ADMIN_PW)),
-        &[],
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    set_up_admin(&api);
     let via_proxy = |client: &'static str, forged: &'static str, username: &str, pw: &str| {
         let forwarded = format!("{forged}, {client}");
         send(
@@ -451,13 +433,11 @@ pub fn behind_a_trusted_proxy_the_address_limit_counts_each_client(t: &dyn Targe
 
 pub fn an_invitation_is_single_use_and_admin_made(t: &dyn Target) {
     let (api, admin) = with_admin(t);
-    let inv = send(
+    let inv = post(
         &api,
         &admin,
-        "POST",
         "/api/admin/invites",
-        Some(&json!({"expiresInHours": 2})),
-        &[],
+        &json!({"expiresInHours": 2}),
     );
     assert_eq!(inv.status, 201, "{}", inv.text());
     let inv = inv.json();
@@ -481,22 +461,18 @@ pub fn an_invitation_is_single_use_and_admin_made(t: &dyn Target) {
     assert_eq!(status.status, 200, "{}", status.text());
     assert_eq!(status.json()["valid"], true);
     // A taken username leaves the invitation usable.
-    let taken = send(
+    let taken = post(
         &api,
         &Who::Nobody,
-        "POST",
         &format!("/api/auth/invites/{token}/accept"),
-        Some(&creds("ADMIN", MEMBER_PW)),
-        &[],
+        &creds("ADMIN", MEMBER_PW),
     );
     assert_eq!(code(&taken), (409, "username_taken".into()));
-    let accept = send(
+    let accept = post(
         &api,
         &Who::Nobody,
-        "POST",
         &format!("/api/auth/invites/{token}/accept"),
-        Some(&creds("carol", MEMBER_PW)),
-        &[],
+        &creds("carol", MEMBER_PW),
     );
     assert_eq!(accept.status, 201, "{}", accept.text());
     assert_eq!(accept.json()["account"]["isAdmin"], false);
@@ -507,13 +483,11 @@ pub fn an_invitation_is_single_use_and_admin_made(t: &dyn Target) {
         "carol"
     );
     // Replayed: the same 404 as a link that never existed.
-    let replay = send(
+    let replay = post(
         &api,
         &Who::Nobody,
-        "POST",
         &format!("/api/auth/invites/{token}/accept"),
-        Some(&creds("mallory", MEMBER_PW)),
-        &[],
+        &creds("mallory", MEMBER_PW),
     );
     assert_eq!(code(&replay), (404, "invite_invalid".into()));
     for path in [
@@ -564,13 +538,11 @@ pub fn an_invitation_is_single_use_and_admin_made(t: &dyn Target) {
     );
     assert_eq!(r.status, 404);
     for hours in [json!(0), json!(721), json!("72"), json!(1.5)] {
-        let r = send(
+        let r = post(
             &api,
             &admin,
-            "POST",
             "/api/admin/invites",
-            Some(&json!({"expiresInHours": hours})),
-            &[],
+            &json!({"expiresInHours": hours}),
         );
         assert_eq!(r.status, 400, "{hours}: {}", r.text());
     }
@@ -611,13 +583,11 @@ pub fn admin_routes_are_for_the_admin_only(t: &dyn Target) {
     assert_eq!(list[1]["disabled"], false);
     assert!(list[1]["lastSeenAt"].is_string());
     // The admin's export of a person is the export document.
-    let r = send(
+    let r = post(
         &api,
         &bob,
-        "POST",
         "/api/settings/monthly_goal",
-        Some(&json!({"value": 7})),
-        &[],
+        &json!({"value": 7}),
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let export = get(
@@ -641,34 +611,22 @@ pub fn admin_routes_are_for_the_admin_only(t: &dyn Target) {
 pub fn disabling_and_removing_end_access(t: &dyn Target) {
     let (api, admin) = with_admin(t);
     let (bob_id, bob) = invite_member(&api, &admin, "bob");
-    let tok = send(
+    let bob_token = new_token(&api, &bob, "script");
+    let r = post(
         &api,
         &bob,
-        "POST",
-        "/api/auth/tokens",
-        Some(&json!({"name": "script"})),
-        &[],
-    );
-    let bob_token = Who::Token(tok.json()["token"].as_str().unwrap_or_default().to_owned());
-    let r = send(
-        &api,
-        &bob,
-        "POST",
         "/api/settings/monthly_goal",
-        Some(&json!({"value": 9})),
-        &[],
+        &json!({"value": 9}),
     );
     assert_eq!(r.status, 200);
     let path = format!("/api/admin/accounts/{bob_id}");
 
     // The admin cannot lock themself out.
-    let r = send(
+    let r = patch(
         &api,
         &admin,
-        "PATCH",
         "/api/admin/accounts/1",
-        Some(&json!({"disabled": true})),
-        &[],
+        &json!({"disabled": true}),
     );
     assert_eq!(code(&r), (400, "own_account".into()));
     let r = send(
@@ -681,14 +639,7 @@ pub fn disabling_and_removing_end_access(t: &dyn Target) {
     );
     assert_eq!(code(&r), (400, "own_account".into()));
 
-    let r = send(
-        &api,
-        &admin,
-        "PATCH",
-        &path,
-        Some(&json!({"disabled": true})),
-        &[],
-    );
+    let r = patch(&api, &admin, &path, &json!({"disabled": true}));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["account"]["disabled"], true);
     for who in [&bob, &bob_token] {
@@ -698,14 +649,7 @@ pub fn disabling_and_removing_end_access(t: &dyn Target) {
         );
     }
     assert_eq!(sign_in(&api, "bob", MEMBER_PW).status, 401);
-    let r = send(
-        &api,
-        &admin,
-        "PATCH",
-        &path,
-        Some(&json!({"disabled": false})),
-        &[],
-    );
+    let r = patch(&api, &admin, &path, &json!({"disabled": false}));
     assert_eq!(r.status, 200);
     // Enabled again: the old session stays ended, the token works again.
     assert_eq!(get(&api, &bob, "/api/courses").status, 401);
@@ -763,13 +707,11 @@ pub fn disabling_and_removing_end_access(t: &dyn Target) {
 pub fn personal_tokens_are_shown_once_used_and_revoked(t: &dyn Target) {
     let (api, admin) = with_admin(t);
     let (_, bob) = invite_member(&api, &admin, "bob");
-    let r = send(
+    let r = post(
         &api,
         &admin,
-        "POST",
         "/api/auth/tokens",
-        Some(&json!({"name": "backup script"})),
-        &[],
+        &json!({"name": "backup script"}),
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
@@ -829,15 +771,7 @@ pub fn personal_tokens_are_shown_once_used_and_revoked(t: &dyn Target) {
     );
     assert_eq!(r.status, 404);
     // A second token has a different, unrelated id.
-    let other = send(
-        &api,
-        &admin,
-        "POST",
-        "/api/auth/tokens",
-        Some(&json!({"name": "x"})),
-        &[],
-    )
-    .json();
+    let other = post(&api, &admin, "/api/auth/tokens", &json!({"name": "x"})).json();
     assert_ne!(other["id"], created["id"]);
     assert!(
         other["id"]
@@ -851,13 +785,11 @@ pub fn changing_the_password_ends_the_other_sessions(t: &dyn Target) {
     let second = Who::Cookie(cookie_of(&sign_in(&api, "admin", ADMIN_PW)));
     let third = Who::Cookie(cookie_of(&sign_in(&api, "admin", ADMIN_PW)));
     let change = |current: &str, new: &str| {
-        send(
+        post(
             &api,
             &first,
-            "POST",
             "/api/auth/password",
-            Some(&json!({"currentPassword": current, "newPassword": new})),
-            &[],
+            &json!({"currentPassword": current, "newPassword": new}),
         )
     };
     assert_eq!(
@@ -912,35 +844,26 @@ pub fn changing_the_password_ends_the_other_sessions(t: &dyn Target) {
 pub fn the_team_page_shows_only_those_who_share(t: &dyn Target) {
     let (api, admin) = with_admin(t);
     let (_, bob) = invite_member(&api, &admin, "bob");
-    let put = |who: &Who, id: &str, body: Json| {
-        let r = send(
-            &api,
-            who,
-            "PUT",
-            &format!("/api/courses/{id}"),
-            Some(&body),
-            &[],
-        );
+    let add_course = |who: &Who, id: &str, body: Json| {
+        let r = put(&api, who, &format!("/api/courses/{id}"), &body);
         assert!(r.status == 201 || r.status == 200, "{}", r.text());
     };
-    put(
+    add_course(
         &bob,
         "rust",
         json!({"title": "Rust", "completionRatio": 40, "notes": "private note"}),
     );
-    put(&bob, "go", json!({"title": "Go", "completionRatio": 100}));
-    put(
+    add_course(&bob, "go", json!({"title": "Go", "completionRatio": 100}));
+    add_course(
         &bob,
         "old",
         json!({"title": "Old", "completionRatio": 10, "isArchived": true}),
     );
-    let r = send(
+    let r = post(
         &api,
         &bob,
-        "POST",
         "/api/settings/monthly_goal",
-        Some(&json!({"value": "5"})),
-        &[],
+        &json!({"value": "5"}),
     );
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -948,14 +871,7 @@ pub fn the_team_page_shows_only_those_who_share(t: &dyn Target) {
         json!({"members": []})
     );
 
-    let r = send(
-        &api,
-        &bob,
-        "PUT",
-        "/api/auth/sharing",
-        Some(&json!({"share": true})),
-        &[],
-    );
+    let r = put(&api, &bob, "/api/auth/sharing", &json!({"share": true}));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["account"]["shareProgress"], true);
     let team = get(&api, &admin, "/api/team");
@@ -974,14 +890,7 @@ pub fn the_team_page_shows_only_those_who_share(t: &dyn Target) {
     assert!(!team.text().contains("private note"), "never notes");
     assert_eq!(get(&api, &bob, "/api/team").json()["members"], members);
 
-    let r = send(
-        &api,
-        &bob,
-        "PUT",
-        "/api/auth/sharing",
-        Some(&json!({"share": false})),
-        &[],
-    );
+    let r = put(&api, &bob, "/api/auth/sharing", &json!({"share": false}));
     assert_eq!(r.status, 200);
     assert_eq!(
         get(&api, &admin, "/api/team").json(),
@@ -992,22 +901,18 @@ pub fn the_team_page_shows_only_those_who_share(t: &dyn Target) {
 pub fn each_person_sees_only_their_own_library(t: &dyn Target) {
     let (api, admin) = with_admin(t);
     let (_, bob) = invite_member(&api, &admin, "bob");
-    let r = send(
+    let r = put(
         &api,
         &admin,
-        "PUT",
         "/api/courses/mine",
-        Some(&json!({"title": "Admin's"})),
-        &[],
+        &json!({"title": "Admin's"}),
     );
     assert_eq!(r.status, 201);
-    let r = send(
+    let r = post(
         &api,
         &admin,
-        "POST",
         "/api/settings/theme",
-        Some(&json!({"value": "dark"})),
-        &[],
+        &json!({"value": "dark"}),
     );
     assert_eq!(r.status, 200);
     // Settings are partitioned already by the key-value prefix.
@@ -1018,13 +923,11 @@ pub fn each_person_sees_only_their_own_library(t: &dyn Target) {
             .get("theme")
             .is_none()
     );
-    let r = send(
+    let r = post(
         &api,
         &bob,
-        "POST",
         "/api/settings/layout",
-        Some(&json!({"value": "grid"})),
-        &[],
+        &json!({"value": "grid"}),
     );
     assert_eq!(r.status, 200);
     let admin_settings = get(&api, &admin, "/api/settings").text();
@@ -1044,14 +947,7 @@ pub fn each_person_sees_only_their_own_library(t: &dyn Target) {
         "another person's course id is 404"
     );
     assert_eq!(get(&api, &bob, "/api/courses").json(), json!([]));
-    let r = send(
-        &api,
-        &bob,
-        "PATCH",
-        "/api/courses/mine",
-        Some(&json!({"title": "Stolen"})),
-        &[],
-    );
+    let r = patch(&api, &bob, "/api/courses/mine", &json!({"title": "Stolen"}));
     assert_ne!(r.status, 200);
     assert_eq!(
         get(&api, &admin, "/api/courses/mine").json()["title"],
@@ -1198,14 +1094,7 @@ pub fn bad_input_is_a_4xx_and_changes_nothing(t: &dyn Target) {
         "/api/admin/accounts/-1",
         "/api/admin/accounts/99999999999999999999",
     ] {
-        let r = send(
-            &api,
-            &admin,
-            "PATCH",
-            path,
-            Some(&json!({"disabled": true})),
-            &[],
-        );
+        let r = patch(&api, &admin, path, &json!({"disabled": true}));
         assert_eq!(r.status, 404, "{path}: {}", r.text());
     }
     let r = send(&api, &admin, "GET", "/api/auth/sign-in", None, &[]);
@@ -1231,27 +1120,18 @@ pub fn without_accounts_nothing_changes(t: &dyn Target) {
         get(&api, &Who::Nobody, "/api/auth/state").json(),
         json!({"mode": "none", "setupRequired": false, "account": null})
     );
-    let r = send(
+    let r = post(
         &api,
         &Who::Nobody,
-        "POST",
         "/api/auth/setup",
-        Some(&creds("admin", ADMIN_PW)),
-        &[],
+        &creds("admin", ADMIN_PW),
     );
     assert_eq!(code(&r), (404, "accounts_off".into()));
     assert_eq!(
         code(&get(&api, &Who::Nobody, "/api/team")),
         (404, "accounts_off".into())
     );
-    let r = send(
-        &api,
-        &Who::Nobody,
-        "PUT",
-        "/api/courses/a",
-        Some(&json!({"title": "A"})),
-        &[],
-    );
+    let r = put(&api, &Who::Nobody, "/api/courses/a", &json!({"title": "A"}));
     assert_eq!(r.status, 201);
 
     // api_token still guards /api; the mode stays readable.
@@ -1272,13 +1152,11 @@ pub fn without_accounts_nothing_changes(t: &dyn Target) {
 
 pub fn the_calendar_feed_stays_reachable_by_its_token(t: &dyn Target) {
     let (api, admin) = with_admin(t);
-    let r = send(
+    let r = put(
         &api,
         &admin,
-        "PUT",
         "/api/courses/a",
-        Some(&json!({"title": "A", "deadline": "2027-01-10"})),
-        &[],
+        &json!({"title": "A", "deadline": "2027-01-10"}),
     );
     assert_eq!(r.status, 201);
     let made = send(&api, &admin, "POST", "/api/calendar/token", None, &[]);
@@ -1679,16 +1557,7 @@ fn switching_an_instance_to_accounts_gives_its_library_to_the_first_account() {
         code(&get(&after, &Who::Nobody, "/api/courses")),
         (401, "sign_in_required".into())
     );
-    let setup = send(
-        &after,
-        &Who::Nobody,
-        "POST",
-        "/api/auth/setup",
-        Some(&creds("admin", ADMIN_PW)),
-        &[],
-    );
-    assert_eq!(setup.status, 201, "{}", setup.text());
-    let admin = Who::Cookie(cookie_of(&setup));
+    let admin = set_up_admin(&after);
     let courses = get(&after, &admin, "/api/courses");
     assert_eq!(courses.header("etag"), etag, "the same revision");
     let titles: Vec<Json> = courses
