@@ -274,13 +274,17 @@ fn serve(b: &impl Backend, req: &Request, access: &Access) -> ApiResult<Response
     // do settings and the feed token, which live in the same database there. The
     // feed checks its token first (on SQLite that is the key-value store), so
     // it calls for the schema itself after that.
-    let schema_first = match route.path {
-        "/health" | "/health/ready" | "/api/openapi.json" => false,
-        "/api/settings" | "/api/settings/{key}" | calendar::TOKEN_PATH | calendar::FEED_PATH => {
-            b.dialect() == Dialect::Postgres
-        }
-        _ => true,
-    };
+    // With accounts, finding the person already brought the schema up to date.
+    let schema_checked = access.mode == Mode::Accounts && access.who.is_some();
+    let schema_first = !schema_checked
+        && match route.path {
+            "/health" | "/health/ready" | "/api/openapi.json" => false,
+            "/api/settings"
+            | "/api/settings/{key}"
+            | calendar::TOKEN_PATH
+            | calendar::FEED_PATH => b.dialect() == Dialect::Postgres,
+            _ => true,
+        };
     if schema_first {
         store::ensure_schema(b)?;
     }
